@@ -1,0 +1,16 @@
+include(CMakePackageConfigHelpers)
+
+install(TARGETS hvshim hvshim_static EXPORT hvshimTargets
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+        FILES_MATCHING PATTERN "*.h")
+install(EXPORT hvshimTargets NAMESPACE hvshim:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/hvshim)
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/hvshimConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/hvshimConfig.cmake INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/hvshim)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/hvshimConfigVersion.cmake COMPATIBILITY SameMajorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/hvshimConfig.cmake ${PROJECT_BINARY_DIR}/hvshimConfigVersion.cmake
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/hvshim)
+configure_file(${PROJECT_SOURCE_DIR}/cmake/hvshim.pc.in ${PROJECT_BINARY_DIR}/hvshim.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/hvshim.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
