@@ -1,0 +1,122 @@
+#include "hvapi/space.h"
+
+#include <algorithm>
+#include <cerrno>
+
+#include "common/last_error.h"
+#include "common/log.h"
+
+namespace hvshim::hv {
+
+kvm::Result<std::unique_ptr<Space>> Space::create(const kvm::System& sys, uint32_t id) {
+  auto vm = kvm::Vm::create(sys);
+  if (!vm) return vm.error();
+  // Without this, every slot delete makes the guest re-fault all its memory.
+  bool zap_off = vm->disable_slot_zap_all();
+  int n = vm->check_extension(kvm::kCapNrMemslots);
+  if (n <= 0) n = sys.check_extension(kvm::kCapNrMemslots);
+  if (n <= 0) n = 32;
+  log::debug("space {}: kvm vm fd={} memslots={} zap_all_disabled={}", id, vm->fd(), n, zap_off);
+  return std::unique_ptr<Space>(new Space(std::move(*vm), id, static_cast<uint32_t>(n), zap_off));
+}
+
+hv_return_t Space::apply(const SlotPlan& plan) {
+  std::vector<SlotDesc> removed, added;
+  kvm::Error failure{};
+  bool failed = false;
+  for (const auto& r : plan.remove) {
+    if (auto st = vm_.delete_memslot(r.id); !st) {
+      failure = st.error();
+      failed = true;
+      break;
+    }
+    removed.push_back(r);
+  }
+  if (!failed) {
+    for (auto a : plan.add) {
+      a.id = slots_.take_id();
+      if (auto st = vm_.set_memslot({a.id, a.gpa, a.size, a.hva, a.readonly}); !st) {
+        slots_.return_id(a.id);
+        failure = st.error();
+        failed = true;
+        break;
+      }
+      added.push_back(a);
+    }
+  }
+  if (failed) {
+    // Put back exactly what was there: the new slots out, the old ones in.
+    for (auto it = added.rbegin(); it != added.rend(); ++it) {
+      if (!vm_.delete_memslot(it->id)) log::error("space {}: rollback could not delete slot {}", id_, it->id);
+      slots_.return_id(it->id);
+    }
+    for (const auto& r : removed)
+      if (!vm_.set_memslot({r.id, r.gpa, r.size, r.hva, r.readonly}))
+        log::error("space {}: rollback could not restore slot {} at {:#x}", id_, r.id, r.gpa);
+    set_last_error(failure.describe());
+    log::debug("space {}: slot update failed: {}", id_, failure.describe());
+    bool exhausted = failure.err == ENOMEM || failure.err == ENOSPC;
+    return exhausted ? HV_NO_RESOURCES : HV_ERROR;
+  }
+  for (const auto& r : plan.remove) slots_.erase(r.gpa);
+  for (const auto& r : plan.remove) slots_.return_id(r.id);
+  for (const auto& a : added) slots_.insert(a);
+  log::trace("space {}: -{} +{} slots, {} installed", id_, plan.remove.size(), added.size(), slots_.count());
+  return HV_SUCCESS;
+}
+
+template <class Change>
+hv_return_t Space::update(uint64_t lo, uint64_t hi, Change change) {
+  auto affected = slots_.overlapping(lo, hi);
+  uint64_t span_lo = lo, span_hi = hi;
+  if (!affected.empty()) {
+    span_lo = std::min(span_lo, affected.front().gpa);
+    span_hi = std::max(span_hi, affected.back().end());
+  }
+  std::vector<Extent> after = change(pages_.extents_in(span_lo, span_hi));
+  size_t limit = std::min<size_t>(slot_limit_, slots_.max_slots());
+  auto fits = [&](const SlotPlan& p) { return slots_.count() - p.remove.size() + p.add.size() <= limit; };
+  SlotPlan plan = plan_slots(affected, after, /*chunk=*/true);
+  if (!fits(plan)) plan = plan_slots(affected, after, /*chunk=*/false);
+  if (!fits(plan)) {
+    set_last_error(fmt::format("memslot limit reached: {} installed, change needs {} more, limit {}", slots_.count(),
+                               plan.add.size() - plan.remove.size(), limit));
+    return HV_NO_RESOURCES;
+  }
+  return apply(plan);
+}
+
+hv_return_t Space::map(uint64_t hva, uint64_t gpa, uint64_t size, uint8_t perms) {
+  if (!pages_.is_free(gpa, size)) {
+    set_last_error(fmt::format("hv_vm_map: [{:#x}, {:#x}) overlaps an existing mapping", gpa, gpa + size));
+    return HV_ERROR;
+  }
+  Extent e{gpa, size, hva, perms};
+  hv_return_t r = update(gpa, gpa + size, [&](const std::vector<Extent>& cur) { return apply_insert(cur, e); });
+  if (r == HV_SUCCESS) pages_.insert(e);
+  return r;
+}
+
+hv_return_t Space::unmap(uint64_t gpa, uint64_t size) {
+  if (!pages_.is_fully_mapped(gpa, size)) {
+    set_last_error(fmt::format("hv_vm_unmap: [{:#x}, {:#x}) is not entirely mapped", gpa, gpa + size));
+    return HV_ERROR;
+  }
+  hv_return_t r =
+      update(gpa, gpa + size, [&](const std::vector<Extent>& cur) { return apply_erase(cur, gpa, size); });
+  if (r == HV_SUCCESS) pages_.erase(gpa, size);
+  return r;
+}
+
+hv_return_t Space::protect(uint64_t gpa, uint64_t size, uint8_t perms) {
+  if (!pages_.is_fully_mapped(gpa, size)) {
+    set_last_error(fmt::format("hv_vm_protect: [{:#x}, {:#x}) is not entirely mapped", gpa, gpa + size));
+    return HV_ERROR;
+  }
+  hv_return_t r = update(gpa, gpa + size,
+                         [&](const std::vector<Extent>& cur) { return apply_protect(cur, gpa, size, perms); });
+  if (r == HV_SUCCESS) pages_.protect(gpa, size, perms);
+  return r;
+}
+
+}  // namespace hvshim::hv

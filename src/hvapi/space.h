@@ -1,0 +1,62 @@
+// One guest address space: its page map and the KVM VM that holds its
+// memslots. Each space is its own KVM VM so vCPUs in different spaces can run
+// at the same time (see README, "Address spaces").
+#pragma once
+
+#include <Hypervisor/hv_error.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "hvapi/page_map.h"
+#include "hvapi/slot_plan.h"
+#include "hvapi/slot_table.h"
+#include "kvm/result.h"
+#include "kvm/system.h"
+#include "kvm/vm.h"
+
+namespace hvshim::hv {
+
+class Space {
+ public:
+  static kvm::Result<std::unique_ptr<Space>> create(const kvm::System& sys, uint32_t id);
+
+  uint32_t id() const { return id_; }
+  kvm::Vm& kvm_vm() { return vm_; }
+  const PageMap& pages() const { return pages_; }
+  const SlotTable& slots() const { return slots_; }
+  bool zap_all_disabled() const { return zap_all_disabled_; }
+
+  // Arguments are already validated (alignment, width, flags).
+  hv_return_t map(uint64_t hva, uint64_t gpa, uint64_t size, uint8_t perms);
+  hv_return_t unmap(uint64_t gpa, uint64_t size);
+  hv_return_t protect(uint64_t gpa, uint64_t size, uint8_t perms);
+
+  // Test seam: pretend KVM offers fewer memslots.
+  void set_slot_limit_for_testing(uint32_t n) { slot_limit_ = n; }
+
+  // vCPUs currently assigned to this space (destroying it then is HV_BUSY).
+  std::atomic<int> vcpu_users{0};
+
+ private:
+  Space(kvm::Vm vm, uint32_t id, uint32_t max_slots, bool zap_off)
+      : vm_(std::move(vm)), id_(id), slots_(max_slots), slot_limit_(max_slots), zap_all_disabled_(zap_off) {}
+
+  // Recompiles the slots of the span touched by a change of [lo, hi):
+  // `change` maps the span's current extents to the ones it will have. KVM
+  // is updated first; the page map only once KVM has taken the new slots.
+  template <class Change>
+  hv_return_t update(uint64_t lo, uint64_t hi, Change change);
+  // Installs a plan; on any failure undoes what it did and reports it.
+  hv_return_t apply(const SlotPlan& plan);
+
+  kvm::Vm vm_;
+  uint32_t id_;
+  PageMap pages_;
+  SlotTable slots_;
+  uint32_t slot_limit_;
+  bool zap_all_disabled_;
+};
+
+}  // namespace hvshim::hv

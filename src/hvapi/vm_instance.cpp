@@ -1,0 +1,120 @@
+#include "hvapi/vm_instance.h"
+
+#include <pthread.h>
+
+#include <cerrno>
+
+#include "common/last_error.h"
+#include "common/log.h"
+
+namespace hvshim::hv {
+namespace {
+
+std::mutex g_mu;
+std::unique_ptr<VmInstance> g_vm;
+
+// KVM refuses a VM's ioctls from any process but its creator, so a forked
+// child starts with no VM and may create its own, as on macOS.
+void register_fork_handlers() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    pthread_atfork([] { g_mu.lock(); }, [] { g_mu.unlock(); },
+                   [] {
+                     g_vm.reset();
+                     g_mu.unlock();
+                   });
+  });
+}
+
+uint64_t guest_gpa_limit(const kvm::System& sys) {
+  unsigned bits = 36;
+  if (auto cpuid = sys.supported_cpuid(); cpuid) {
+    for (const auto& e : *cpuid)
+      if (e.function == 0x80000008 && (e.eax & 0xff) != 0) bits = e.eax & 0xff;
+  }
+  return bits >= 64 ? UINT64_MAX : (1ull << bits);
+}
+
+}  // namespace
+
+std::mutex& vm_mutex() { return g_mu; }
+VmInstance* current_vm() { return g_vm.get(); }
+
+kvm::Result<std::unique_ptr<VmInstance>> VmInstance::create(uint64_t options) {
+  auto sys = kvm::System::open();
+  if (!sys) return sys.error();
+  uint64_t limit = guest_gpa_limit(*sys);
+  std::unique_ptr<VmInstance> vm(new VmInstance(std::move(*sys), options, limit));
+  auto sp = Space::create(vm->sys_, 0);
+  if (!sp) return sp.error();
+  vm->spaces_.emplace(0, std::move(*sp));
+  return vm;
+}
+
+Space* VmInstance::space(uint32_t id) {
+  auto it = spaces_.find(id);
+  return it == spaces_.end() ? nullptr : it->second.get();
+}
+
+hv_return_t VmInstance::create_space(uint32_t* id) {
+  if (spaces_.size() >= kMaxSpaces) {
+    set_last_error(fmt::format("all {} address spaces are in use", kMaxSpaces));
+    return HV_NO_RESOURCES;
+  }
+  uint32_t next = 1;
+  while (spaces_.count(next)) ++next;
+  auto sp = Space::create(sys_, next);
+  if (!sp) {
+    set_last_error(sp.error().describe());
+    return sp.error().err == ENOMEM || sp.error().err == EMFILE ? HV_NO_RESOURCES : HV_ERROR;
+  }
+  spaces_.emplace(next, std::move(*sp));
+  *id = next;
+  return HV_SUCCESS;
+}
+
+hv_return_t VmInstance::destroy_space(uint32_t id) {
+  auto it = spaces_.find(id);
+  if (id == 0 || it == spaces_.end()) {
+    set_last_error(fmt::format("no address space {}{}", id, id == 0 ? " (the default space cannot be destroyed)" : ""));
+    return HV_BAD_ARGUMENT;
+  }
+  if (it->second->vcpu_users.load() > 0) {
+    set_last_error(fmt::format("address space {} is in use by {} vCPU(s)", id, it->second->vcpu_users.load()));
+    return HV_BUSY;
+  }
+  spaces_.erase(it);
+  return HV_SUCCESS;
+}
+
+hv_return_t vm_create_locked(uint64_t options) {
+  register_fork_handlers();
+  if (g_vm) {
+    set_last_error("a VM already exists in this process");
+    return HV_BUSY;
+  }
+  auto vm = VmInstance::create(options);
+  if (!vm) {
+    set_last_error(vm.error().describe());
+    int e = vm.error().err;
+    if (e == ENOENT || e == ENODEV || e == ENXIO || e == EACCES || e == EPERM || e == ENOTSUP) return HV_NO_DEVICE;
+    return e == ENOMEM || e == EMFILE ? HV_NO_RESOURCES : HV_ERROR;
+  }
+  g_vm = std::move(*vm);
+  return HV_SUCCESS;
+}
+
+hv_return_t vm_destroy_locked() {
+  if (!g_vm) {
+    set_last_error("no VM exists in this process");
+    return HV_DENIED;
+  }
+  if (g_vm->live_vcpus > 0) {
+    set_last_error(fmt::format("{} vCPU(s) still exist", g_vm->live_vcpus));
+    return HV_BUSY;
+  }
+  g_vm.reset();
+  return HV_SUCCESS;
+}
+
+}  // namespace hvshim::hv
