@@ -2,11 +2,16 @@
 
 #include <fcntl.h>
 
+#include <cstdlib>
+
 #include "kvm/ioctl.h"
 
 namespace hvshim::kvm {
 
 Result<System> System::open(const char* path) {
+  // Lets tests and users point the library at another device node (or a
+  // missing one, to see HV_NO_DEVICE).
+  if (const char* env = getenv("HVSHIM_KVM_DEVICE"); env && *env) path = env;
   int fd = ::open(path, O_RDWR | O_CLOEXEC);
   if (fd < 0) return Error{errno, "open(/dev/kvm)"};
   UniqueFd ufd(fd);
