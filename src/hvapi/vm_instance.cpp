@@ -97,7 +97,8 @@ hv_return_t vm_create_locked(uint64_t options) {
   if (!vm) {
     set_last_error(vm.error().describe());
     int e = vm.error().err;
-    if (e == ENOENT || e == ENODEV || e == ENXIO || e == EACCES || e == EPERM || e == ENOTSUP) return HV_NO_DEVICE;
+    if (e == ENOENT || e == ENODEV || e == ENXIO || e == EACCES || e == EPERM || e == ENOTSUP ||
+        e == ENOTTY) return HV_NO_DEVICE;
     return e == ENOMEM || e == EMFILE ? HV_NO_RESOURCES : HV_ERROR;
   }
   g_vm = std::move(*vm);
