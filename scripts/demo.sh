@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine, builds hvshim and runs the demo VMM,
+# then reports what this host supports.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHVSHIM_BUILD_TESTS=OFF
+cmake --build build -j"$(nproc)" --target hvdemo hvshim-info
+build/tools/hvdemo/hvdemo
+build/tools/hvshim-info/hvshim-info
