@@ -42,6 +42,7 @@ static const char message[] = "Hello from a real-mode guest running on hvshim!\n
 
 int main(void) {
 	uint8_t *mem, *p;
+	int ok;
 	uint64_t cap;
 	hv_vcpuid_t vcpu;
 	int faults = 0, done = 0;
@@ -156,10 +157,11 @@ int main(void) {
 			return 1;
 		}
 	}
+	ok = mem[RO_GPA] == 0x42;
 	printf("VMM: guest halted; byte at 0x%x is 0x%02x (expected 0x42)\n", RO_GPA, mem[RO_GPA]);
 	CHECK(hv_vcpu_destroy(vcpu));
 	CHECK(hv_vm_unmap(0, MEM_SIZE));
 	CHECK(hv_vm_destroy());
 	free(mem);
-	return mem[RO_GPA] == 0x42 ? 0 : 1;
+	return ok ? 0 : 1;
 }
