@@ -208,3 +208,25 @@ TEST(VmLifecycle, Capabilities) {
 
 }  // namespace
 }  // namespace hvtest
+
+#include <hvshim/hvshim.h>
+
+namespace hvtest {
+namespace {
+
+TEST(Extension, LastErrorNamesTheFailedCheck) {
+  std::string why;
+  if (!kvm_usable(&why)) GTEST_SKIP() << why;
+  ASSERT_EQ(hv_vm_create(HV_VM_DEFAULT), HV_SUCCESS);
+  HostMem m(4096);
+  EXPECT_EQ(hv_vm_map(m.data(), 0x1001, 4096, HV_MEMORY_READ), HV_BAD_ARGUMENT);
+  EXPECT_NE(std::string(hvshim_last_error()).find("multiples of 4096"), std::string::npos) << hvshim_last_error();
+  ASSERT_EQ(hv_vm_map(m.data(), 0, 4096, HV_MEMORY_READ), HV_SUCCESS);
+  EXPECT_EQ(hv_vm_map(m.data(), 0, 4096, HV_MEMORY_READ), HV_ERROR);
+  EXPECT_NE(std::string(hvshim_last_error()).find("overlaps"), std::string::npos) << hvshim_last_error();
+  EXPECT_EQ(hv_vm_destroy(), HV_SUCCESS);
+  EXPECT_STREQ(hvshim_version(), "0.1.0");
+}
+
+}  // namespace
+}  // namespace hvtest
