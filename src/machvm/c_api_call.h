@@ -1,0 +1,54 @@
+// The wrapper every exported Mach call goes through: no exception crosses
+// into C, every failure carries a reason, and HVSHIM_LOG=debug shows the
+// call, its arguments, its result and how long it took.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <new>
+#include <string>
+
+#include <mach/message.h>
+
+#include "common/export.h"
+#include "common/last_error.h"
+#include "common/log.h"
+#include "machvm/fail.h"
+#include "machvm/ports.h"
+
+namespace hvshim::machvm {
+
+template <class ArgsFn, class Body>
+kern_return_t api_call(const char* name, ArgsFn&& args, Body&& body) {
+  const bool dbg = log::enabled(log::Level::debug);
+  const auto t0 = std::chrono::steady_clock::now();
+  detail::t_failed_with_reason = false;
+  kern_return_t kr;
+  try {
+    kr = body();
+  } catch (const std::bad_alloc&) {
+    kr = fail(KERN_RESOURCE_SHORTAGE, "{}: out of memory", name);
+  } catch (...) {
+    kr = fail(KERN_FAILURE, "{}: internal error", name);
+  }
+  if (kr != KERN_SUCCESS && !detail::t_failed_with_reason) set_last_error(std::string(kr_name(kr)) + ": " + name);
+  if (dbg) {
+    double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+    log::debug("{}({}) = {} ({}) in {:.1f} us", name, args(), kr_name(kr), kr, us);
+  }
+  return kr;
+}
+
+// Which task a vm_map_t names.
+struct TaskTarget {
+  enum Kind { self, remote, invalid } kind = invalid;
+  pid_t pid = 0;
+};
+TaskTarget resolve_task(mach_port_t port);
+
+// For calls only the calling task supports: MACH_SEND_INVALID_DEST for a
+// bad port, KERN_NOT_SUPPORTED for another process, else KERN_SUCCESS.
+kern_return_t require_self(mach_port_t port, const char* call);
+
+}  // namespace hvshim::machvm

@@ -1,0 +1,232 @@
+#include "machvm/memory_object.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <vector>
+
+#include "common/log.h"
+#include "machvm/fail.h"
+#include "machvm/page.h"
+
+namespace hvshim::machvm {
+
+namespace {
+// Sparse: an arena's size costs nothing until pages are touched. Sharing
+// one fd between many objects keeps us far from RLIMIT_NOFILE.
+constexpr uint64_t kArenaCapacity = 1ULL << 40;
+std::atomic<uint64_t> g_next_id{1};
+}  // namespace
+
+class Arena {
+ public:
+  int fd = -1;
+  pid_t pid = 0;
+  ~Arena() {
+    if (fd >= 0) close(fd);
+  }
+  // First fit over freed ranges, then bump.
+  bool take(uint64_t size, uint64_t& off) {
+    std::lock_guard lk(mu);
+    for (auto it = free.begin(); it != free.end(); ++it) {
+      if (it->second >= size) {
+        off = it->first;
+        uint64_t rest = it->second - size;
+        free.erase(it);
+        if (rest) free.emplace(off + size, rest);
+        return true;
+      }
+    }
+    if (bump + size > kArenaCapacity || bump + size < bump) return false;
+    off = bump;
+    bump += size;
+    return true;
+  }
+  void give_back(uint64_t off, uint64_t size) {
+    std::lock_guard lk(mu);
+    auto [it, ok] = free.emplace(off, size);
+    (void)ok;
+    if (auto next = std::next(it); next != free.end() && it->first + it->second == next->first) {
+      it->second += next->second;
+      free.erase(next);
+    }
+    if (it != free.begin()) {
+      auto prev = std::prev(it);
+      if (prev->first + prev->second == it->first) {
+        prev->second += it->second;
+        free.erase(it);
+      }
+    }
+  }
+
+ private:
+  std::mutex mu;
+  std::map<uint64_t, uint64_t> free;
+  uint64_t bump = 0;
+};
+
+namespace {
+std::mutex g_arena_mu;
+std::shared_ptr<Arena> g_arena;
+
+kern_return_t new_arena(std::shared_ptr<Arena>& out) {
+  int fd = memfd_create("hvshim-machvm", MFD_CLOEXEC);
+  if (fd < 0) return fail(KERN_RESOURCE_SHORTAGE, "memfd_create: {}", errno_text(errno));
+  if (ftruncate(fd, static_cast<off_t>(kArenaCapacity)) != 0) {
+    int e = errno;
+    close(fd);
+    return fail(KERN_RESOURCE_SHORTAGE, "ftruncate(memfd): {}", errno_text(e));
+  }
+  auto a = std::make_shared<Arena>();
+  a->fd = fd;
+  a->pid = getpid();
+  out = std::move(a);
+  return KERN_SUCCESS;
+}
+}  // namespace
+
+void arenas_forget_after_fork() {
+  // Runs in the single-threaded child; the parent may hold g_arena_mu's
+  // state from another thread, so rebuild rather than lock.
+  new (&g_arena_mu) std::mutex();
+  g_arena.reset();
+}
+
+kern_return_t MemObject::create_anonymous(uint64_t size, std::shared_ptr<MemObject>& out) {
+  std::shared_ptr<MemObject> o(new MemObject());
+  o->size_ = size;
+  o->id_ = g_next_id.fetch_add(1);
+  o->owner_pid_ = getpid();
+  if (size > kArenaCapacity / 4) {
+    // Very large objects get their own file so they never fragment an arena.
+    int fd = memfd_create("hvshim-machvm-large", MFD_CLOEXEC);
+    if (fd < 0) return fail(KERN_RESOURCE_SHORTAGE, "memfd_create: {}", errno_text(errno));
+    if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
+      int e = errno;
+      close(fd);
+      return fail(KERN_RESOURCE_SHORTAGE, "ftruncate(memfd, {:#x}): {}", size, errno_text(e));
+    }
+    o->fd_ = fd;
+    o->owns_fd_ = true;
+    out = std::move(o);
+    return KERN_SUCCESS;
+  }
+  std::lock_guard lk(g_arena_mu);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!g_arena || g_arena->pid != getpid()) {
+      kern_return_t kr = new_arena(g_arena);
+      if (kr != KERN_SUCCESS) return kr;
+    }
+    uint64_t off = 0;
+    if (g_arena->take(size, off)) {
+      o->arena_ = g_arena;
+      o->fd_ = g_arena->fd;
+      o->base_ = off;
+      out = std::move(o);
+      return KERN_SUCCESS;
+    }
+    g_arena.reset();
+  }
+  return fail(KERN_RESOURCE_SHORTAGE, "no arena space for {:#x} bytes", size);
+}
+
+std::shared_ptr<MemObject> MemObject::from_file(int fd, bool writable, uint64_t file_size) {
+  std::shared_ptr<MemObject> o(new MemObject());
+  o->fd_ = fd;
+  o->owns_fd_ = true;
+  o->size_ = file_size;
+  o->id_ = g_next_id.fetch_add(1);
+  o->owner_pid_ = getpid();
+  o->anonymous_ = false;
+  o->writable_ = writable;
+  return o;
+}
+
+MemObject::~MemObject() {
+  bool ours = owner_pid_ == getpid() && !shared_with_other_process.load();
+  if (arena_) {
+    if (ours) {
+      // Give the pages to the kernel now and the offsets back to the arena.
+      if (fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(base_),
+                    static_cast<off_t>(size_)) == 0)
+        arena_->give_back(base_, size_);
+    }
+  } else if (owns_fd_ && fd_ >= 0) {
+    close(fd_);
+  }
+}
+
+kern_return_t MemObject::discard(uint64_t off, uint64_t len) {
+  if (len == 0) return KERN_SUCCESS;
+  if (!anonymous_) return fail(KERN_NOT_SUPPORTED, "discarding pages of a file object");
+  if (fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(base_ + off),
+                static_cast<off_t>(len)) != 0)
+    return fail(KERN_FAILURE, "fallocate(PUNCH_HOLE): {}", errno_text(errno));
+  return KERN_SUCCESS;
+}
+
+namespace {
+kern_return_t copy_bytes(int sfd, uint64_t soff, int dfd, uint64_t doff, uint64_t len) {
+  while (len) {
+    loff_t in = static_cast<loff_t>(soff), outp = static_cast<loff_t>(doff);
+    ssize_t n = copy_file_range(sfd, &in, dfd, &outp, len, 0);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      // Same-file overlap or a filesystem without support: go through memory.
+      std::vector<char> buf(std::min<uint64_t>(len, 1 << 20));
+      ssize_t r = pread(sfd, buf.data(), buf.size(), static_cast<off_t>(soff));
+      if (r < 0) return fail(KERN_MEMORY_ERROR, "pread: {}", errno_text(errno));
+      if (r == 0) {  // past EOF of a file: zeros
+        std::fill(buf.begin(), buf.end(), 0);
+        r = static_cast<ssize_t>(std::min<uint64_t>(len, buf.size()));
+      }
+      ssize_t w = pwrite(dfd, buf.data(), static_cast<size_t>(r), static_cast<off_t>(doff));
+      if (w != r) return fail(KERN_MEMORY_ERROR, "pwrite: {}", errno_text(errno));
+      n = r;
+    }
+    soff += static_cast<uint64_t>(n);
+    doff += static_cast<uint64_t>(n);
+    len -= static_cast<uint64_t>(n);
+  }
+  return KERN_SUCCESS;
+}
+}  // namespace
+
+kern_return_t MemObject::copy_from(const MemObject& src, uint64_t src_off, uint64_t dst_off, uint64_t len) {
+  uint64_t s = src.base_ + src_off, end = s + len, d = base_ + dst_off;
+  while (s < end) {
+    off_t data = lseek(src.fd_, static_cast<off_t>(s), SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) break;  // only holes remain
+      data = static_cast<off_t>(s);
+    }
+    uint64_t ds = std::max<uint64_t>(static_cast<uint64_t>(data), s);
+    if (ds >= end) break;
+    off_t hole = lseek(src.fd_, static_cast<off_t>(ds), SEEK_HOLE);
+    uint64_t de = hole < 0 ? end : std::min<uint64_t>(static_cast<uint64_t>(hole), end);
+    if (de <= ds) de = end;
+    kern_return_t kr = copy_bytes(src.fd_, ds, fd_, d + (ds - s), de - ds);
+    if (kr != KERN_SUCCESS) return kr;
+    d += de - s;
+    s = de;
+  }
+  return KERN_SUCCESS;
+}
+
+uint64_t MemObject::resident_pages(uint64_t off, uint64_t len) const {
+  if (len == 0) return 0;
+  void* p = mmap(nullptr, len, PROT_NONE, MAP_SHARED, fd_, static_cast<off_t>(base_ + off));
+  if (p == MAP_FAILED) return 0;
+  std::vector<unsigned char> vec(len / page_size());
+  uint64_t n = 0;
+  if (mincore(p, len, vec.data()) == 0)
+    for (unsigned char c : vec) n += c & 1;
+  munmap(p, len);
+  return n;
+}
+
+}  // namespace hvshim::machvm

@@ -1,0 +1,83 @@
+// A memory object: the pages behind one or more mappings. Anonymous objects
+// are page ranges of a memfd "arena" (so any of them can be mapped again,
+// shared, elsewhere); file objects wrap a file descriptor.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include <mach/kern_return.h>
+
+namespace hvshim::machvm {
+
+class Arena;
+
+class MemObject {
+ public:
+  // Zero-filled pages, size rounded to pages by the caller.
+  static kern_return_t create_anonymous(uint64_t size, std::shared_ptr<MemObject>& out);
+  // Takes ownership of fd.
+  static std::shared_ptr<MemObject> from_file(int fd, bool writable, uint64_t file_size);
+
+  ~MemObject();
+  MemObject(const MemObject&) = delete;
+  MemObject& operator=(const MemObject&) = delete;
+
+  // Identity: the pages of this object are [base(), base()+size()) of fd().
+  int fd() const { return fd_; }
+  uint64_t base() const { return base_; }
+  uint64_t size() const { return size_; }
+  uint64_t id() const { return id_; }
+  bool anonymous() const { return anonymous_; }
+  bool writable() const { return writable_; }
+
+  // Purgeable state lives on the object, as in XNU.
+  bool purgeable = false;
+  int purge_state = 0;  // VM_PURGABLE_NONVOLATILE/VOLATILE/EMPTY
+
+  // Independent views of the object: map-entry pieces per mapping operation,
+  // plus memory entries. Maintained under the task lock; drives the `shared`
+  // bit and share_mode of vm_region.
+  std::map<uint64_t, int> view_pieces;
+  std::atomic<int> entry_refs{0};
+  int views() const { return static_cast<int>(view_pieces.size()) + entry_refs; }
+
+  // Another process maps these pages too (SHARE inheritance): never give
+  // the pages back, the other side still uses them.
+  std::atomic<bool> shared_with_other_process{false};
+
+  // Drops the contents of [off, off+len) (object-relative): later reads see
+  // zeros. Used by purge, KILLPAGES, VM_BEHAVIOR_FREE/ZERO.
+  kern_return_t discard(uint64_t off, uint64_t len);
+
+  // Copies [src_off, +len) of src into [dst_off, +len) of this object
+  // without touching any mapping; holes stay holes.
+  kern_return_t copy_from(const MemObject& src, uint64_t src_off, uint64_t dst_off, uint64_t len);
+
+  // Counts resident pages of [off, off+len) (object-relative) through the
+  // page cache, for region info.
+  uint64_t resident_pages(uint64_t off, uint64_t len) const;
+
+ private:
+  MemObject() = default;
+  std::shared_ptr<Arena> arena_;
+  int fd_ = -1;
+  bool owns_fd_ = false;
+  uint64_t base_ = 0;
+  uint64_t size_ = 0;
+  uint64_t id_ = 0;
+  pid_t owner_pid_ = 0;
+  bool anonymous_ = true;
+  bool writable_ = true;
+};
+
+// After fork, the child must not carve new objects out of the parent's
+// arena files (both would hand out the same offsets).
+void arenas_forget_after_fork();
+
+}  // namespace hvshim::machvm

@@ -1,0 +1,215 @@
+#include "machvm/placement.h"
+
+#include <sys/mman.h>
+
+#include <atomic>
+#include <bit>
+#include <cerrno>
+
+#include "machvm/fail.h"
+#include "machvm/page.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+namespace hvshim::machvm {
+
+namespace {
+std::atomic<int> g_fail_after{0};
+
+void* map_piece(uint64_t at, const Piece& p, vm_prot_t cur) {
+  if (p.cur >= 0) cur = p.cur;
+  int n = g_fail_after.load();
+  if (n > 0 && g_fail_after.fetch_sub(1) == 1) {
+    errno = ENOMEM;
+    return MAP_FAILED;
+  }
+  return mmap(reinterpret_cast<void*>(at), p.len, to_posix_prot(cur), MAP_SHARED | MAP_FIXED, p.obj->fd(),
+              static_cast<off_t>(p.obj->base() + p.off));
+}
+
+uint64_t total_len(const PlaceRequest& r) {
+  uint64_t n = 0;
+  for (auto& p : r.pieces) n += p.len;
+  return n;
+}
+
+// Smallest power of two above mask: any multiple of it has no mask bits set.
+bool alignment_for(uint64_t mask, uint64_t& align) {
+  align = page_size();
+  if (mask == 0) return true;
+  if (mask >= (1ULL << 63)) return false;
+  uint64_t a = std::bit_ceil(mask + 1);
+  if (a > align) align = a;
+  return true;
+}
+
+// PROT_NONE placeholder over [at, at+len) that we own until the pieces go in.
+kern_return_t reserve_fixed(uint64_t at, uint64_t len) {
+  void* p = mmap(reinterpret_cast<void*>(at), len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+                 MAP_FIXED_NOREPLACE, -1, 0);
+  if (p == MAP_FAILED) {
+    if (errno == EEXIST) return fail(KERN_NO_SPACE, "[{:#x}, {:#x}) is already mapped", at, at + len);
+    if (errno == EPERM || errno == EINVAL)
+      return fail(KERN_INVALID_ADDRESS, "[{:#x}, {:#x}) is outside the user address space", at, at + len);
+    return fail(KERN_RESOURCE_SHORTAGE, "mmap reserve: {}", errno_text(errno));
+  }
+  if (reinterpret_cast<uint64_t>(p) != at) {  // kernels before 4.17 treat the flag as a hint
+    munmap(p, len);
+    return fail(KERN_NO_SPACE, "[{:#x}, {:#x}) is already mapped", at, at + len);
+  }
+  return KERN_SUCCESS;
+}
+
+kern_return_t reserve_kernel_choice(uint64_t len, uint64_t align, uint64_t& out) {
+  uint64_t extra = align > page_size() ? align - page_size() : 0;
+  if (len + extra < len) return fail(KERN_NO_SPACE, "size {:#x} with alignment {:#x}", len, align);
+  void* p = mmap(nullptr, len + extra, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return fail(KERN_NO_SPACE, "no room for {:#x} bytes: {}", len, errno_text(errno));
+  uint64_t s = reinterpret_cast<uint64_t>(p);
+  uint64_t a = (s + align - 1) & ~(align - 1);
+  if (a > s) munmap(p, a - s);
+  if (s + len + extra > a + len) munmap(reinterpret_cast<void*>(a + len), s + len + extra - (a + len));
+  out = a;
+  return KERN_SUCCESS;
+}
+
+// First fit at or above hint (XNU's map search for mach_vm_map never wraps).
+kern_return_t reserve_from_hint(Task& t, uint64_t hint, uint64_t len, uint64_t align, uint64_t& out) {
+  uint64_t cand = std::max(hint, user_va_start());
+  for (int tries = 0; tries < 100000; ++tries) {
+    cand = (cand + align - 1) & ~(align - 1);
+    if (cand < hint || cand + len < cand || cand + len > user_va_end())
+      return fail(KERN_NO_SPACE, "no {:#x}-byte gap above {:#x}", len, hint);
+    uint64_t stop = cand + len;
+    bool clash = false;
+    for (const Segment& s : segments(t, cand, stop)) {
+      if (s.kind != Segment::hole) {
+        cand = s.end;
+        clash = true;
+        break;
+      }
+    }
+    if (clash) continue;
+    kern_return_t kr = reserve_fixed(cand, len);
+    if (kr == KERN_SUCCESS) {
+      out = cand;
+      return KERN_SUCCESS;
+    }
+    if (kr != KERN_NO_SPACE) return kr;
+    cand += page_size();  // lost a race with another mmap; look again
+  }
+  return fail(KERN_NO_SPACE, "no {:#x}-byte gap above {:#x}", len, hint);
+}
+}  // namespace
+
+namespace testing {
+void fail_piece_mmap_after(int n) { g_fail_after.store(n); }
+}  // namespace testing
+
+kern_return_t place(Task& t, const PlaceRequest& r, uint64_t& out) {
+  const uint64_t len = total_len(r);
+  uint64_t align = 0;
+  if (!alignment_for(r.mask, align)) return fail(KERN_NO_SPACE, "mask {:#x} leaves no usable address", r.mask);
+  if (len == 0 || len > user_va_end()) return fail(KERN_NO_SPACE, "size {:#x} does not fit the address space", len);
+
+  uint64_t at = 0;
+  bool replacing = false;
+  if (r.anywhere) {
+    kern_return_t kr = r.use_hint && r.addr ? reserve_from_hint(t, r.addr, len, align, at)
+                                            : reserve_kernel_choice(len, align, at);
+    if (kr != KERN_SUCCESS) return kr;
+  } else {
+    at = r.addr;
+    if (at & r.mask) return fail(KERN_NO_SPACE, "address {:#x} does not satisfy mask {:#x}", at, r.mask);
+    if (at < user_va_start() || at + len < at || at + len > user_va_end())
+      return fail(KERN_INVALID_ADDRESS, "[{:#x}, +{:#x}) is outside the user address space", at, len);
+    if (!r.overwrite) {
+      auto it = t.map.first_ending_after(at);
+      if (it != t.map.end() && it->second.start < at + len)
+        return fail(KERN_NO_SPACE, "[{:#x}, {:#x}) overlaps an existing region at {:#x}", at, at + len,
+                    it->second.start);
+      kern_return_t kr = reserve_fixed(at, len);
+      if (kr != KERN_SUCCESS) return kr;
+    } else {
+      for (auto it = t.map.first_ending_after(at); it != t.map.end() && it->second.start < at + len; ++it)
+        if (it->second.permanent)
+          return fail(KERN_NO_SPACE, "[{:#x}, {:#x}) is permanent and cannot be overwritten", it->second.start,
+                      it->second.end);
+      replacing = true;
+    }
+  }
+
+  if (!replacing) {
+    // The range is our placeholder: map the pieces into it.
+    uint64_t p = at;
+    for (const Piece& pc : r.pieces) {
+      if (map_piece(p, pc, r.cur) == MAP_FAILED) {
+        int e = errno;
+        munmap(reinterpret_cast<void*>(at), len);
+        return fail(KERN_RESOURCE_SHORTAGE, "mmap of object {} at {:#x}: {}", pc.obj->id(), p, errno_text(e));
+      }
+      p += pc.len;
+    }
+  } else {
+    // Build the new mapping off to the side, then move it over the old one;
+    // a failure before the move leaves the old mapping untouched.
+    uint64_t scratch = 0;
+    kern_return_t kr = reserve_kernel_choice(len, page_size(), scratch);
+    if (kr != KERN_SUCCESS) return kr;
+    uint64_t p = scratch;
+    for (const Piece& pc : r.pieces) {
+      if (map_piece(p, pc, r.cur) == MAP_FAILED) {
+        int e = errno;
+        munmap(reinterpret_cast<void*>(scratch), len);
+        return fail(KERN_RESOURCE_SHORTAGE, "mmap of object {}: {}", pc.obj->id(), errno_text(e));
+      }
+      p += pc.len;
+    }
+    uint64_t off = 0;
+    for (const Piece& pc : r.pieces) {
+      void* m = mremap(reinterpret_cast<void*>(scratch + off), pc.len, pc.len, MREMAP_MAYMOVE | MREMAP_FIXED,
+                       reinterpret_cast<void*>(at + off));
+      if (m == MAP_FAILED) {
+        int e = errno;
+        munmap(reinterpret_cast<void*>(scratch), len);
+        // Pieces already moved replaced old pages; put the old objects back.
+        for (auto it = t.map.first_ending_after(at); it != t.map.end() && it->second.start < at + off; ++it) {
+          Entry& old = it->second;
+          uint64_t s = std::max(old.start, at), en = std::min(old.end, at + off);
+          mmap(reinterpret_cast<void*>(s), en - s, to_posix_prot(old.cur), MAP_SHARED | MAP_FIXED, old.obj->fd(),
+               static_cast<off_t>(old.obj->base() + old.off_of(s)));
+        }
+        return fail(KERN_RESOURCE_SHORTAGE, "mremap into place at {:#x}: {}", at + off, errno_text(e));
+      }
+      off += pc.len;
+    }
+    t.map.clip(at, at + len);
+    t.map.erase(at, at + len);
+  }
+
+  if (r.inherit == VM_INHERIT_NONE) madvise(reinterpret_cast<void*>(at), len, MADV_DONTFORK);
+  uint64_t view = r.view ? r.view : RegionMap::new_view_id();
+  uint64_t p = at;
+  for (const Piece& pc : r.pieces) {
+    Entry e;
+    e.start = p;
+    e.end = p + pc.len;
+    e.cur = pc.cur >= 0 ? pc.cur : r.cur;
+    e.max = pc.max >= 0 ? pc.max : r.max;
+    e.inherit = r.inherit;
+    e.tag = r.tag;
+    e.permanent = r.permanent;
+    e.obj = pc.obj;
+    e.obj_off = pc.off;
+    e.view = view;
+    t.map.insert(std::move(e));
+    p += pc.len;
+  }
+  t.map.simplify(at, at + len);
+  out = at;
+  return KERN_SUCCESS;
+}
+
+}  // namespace hvshim::machvm

@@ -1,0 +1,41 @@
+// Putting a list of object pieces at an address chosen the way mach_vm_map
+// / mach_vm_allocate / mach_vm_remap choose it, all-or-nothing.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <mach/kern_return.h>
+#include <mach/vm_inherit.h>
+#include <mach/vm_prot.h>
+
+#include "machvm/ports.h"
+#include "machvm/task.h"
+
+namespace hvshim::machvm {
+
+struct PlaceRequest {
+  uint64_t addr = 0;  // page aligned: FIXED target, or ANYWHERE hint
+  uint64_t mask = 0;  // (result & mask) == 0
+  bool anywhere = false;
+  bool use_hint = false;  // mach_vm_map/remap search upward from addr; allocate lets the kernel choose
+  bool overwrite = false;
+  std::vector<Piece> pieces;
+  vm_prot_t cur = VM_PROT_DEFAULT, max = VM_PROT_ALL;
+  vm_inherit_t inherit = VM_INHERIT_DEFAULT;
+  unsigned tag = 0;
+  bool permanent = false;
+  uint64_t view = 0;  // 0: a fresh view
+};
+
+// Lock held. On success `out` is the start of the new range and the table
+// holds the new entries; on failure nothing visible changed.
+kern_return_t place(Task& t, const PlaceRequest& r, uint64_t& out);
+
+namespace testing {
+// Makes the n-th following piece mmap fail with ENOMEM (0 disables), so
+// tests can check that a failed FIXED|OVERWRITE keeps the old mapping.
+void fail_piece_mmap_after(int n);
+}  // namespace testing
+
+}  // namespace hvshim::machvm

@@ -1,0 +1,126 @@
+// mach_vm_read / read_overwrite / write / copy. Every byte range is checked
+// against the map before a byte moves, so bad ranges come back as
+// KERN_INVALID_ADDRESS / KERN_PROTECTION_FAILURE and never as a fault.
+#include <cstring>
+
+#include <mach/message.h>
+
+#include "machvm/fail.h"
+#include "machvm/page.h"
+#include "machvm/placement.h"
+#include "machvm/vm_ops.h"
+
+namespace hvshim::machvm {
+
+namespace {
+// XNU copies short ranges through a kernel buffer, where any failure to
+// read or write reads as a bad address.
+bool small_copy(uint64_t size) { return size < 2 * page_size(); }
+
+kern_return_t check_range(Task& t, uint64_t addr, uint64_t size, vm_prot_t need, const char* what) {
+  PageRange r;
+  if (!page_range(addr, size, r)) return fail(KERN_INVALID_ADDRESS, "{}: [{:#x}, +{:#x}) wraps", what, addr, size);
+  kern_return_t kr = check_access(t, r.start, r.end, need, what);
+  if (kr == KERN_PROTECTION_FAILURE && small_copy(size))
+    return fail(KERN_INVALID_ADDRESS, "{}: [{:#x}, +{:#x}) lacks access (short copy)", what, addr, size);
+  return kr;
+}
+}  // namespace
+
+kern_return_t vm_read(uint64_t addr, uint64_t size, uint64_t& data, uint64_t& count) {
+  if (size == 0) {
+    data = 0;
+    count = 0;
+    return KERN_SUCCESS;
+  }
+  if (size > UINT32_MAX) return fail(KERN_INVALID_ARGUMENT, "size {:#x} does not fit a message", size);
+  Task& t = self_task();
+  std::lock_guard lk(t.mu);
+  if (kern_return_t kr = check_range(t, addr, size, VM_PROT_READ, "vm_read"); kr != KERN_SUCCESS) return kr;
+  PageRange src;
+  page_range(addr, size, src);
+  const bool small = small_copy(size);
+  uint64_t len = 0;
+  page_round(size, len);
+  if (!small) len = src.size();
+  Piece pc;
+  if (kern_return_t kr = new_anonymous_piece(len, false, pc); kr != KERN_SUCCESS) return kr;
+  if (small) {
+    // Short reads come back page aligned.
+    PlaceRequest r;
+    r.anywhere = true;
+    r.pieces.push_back(pc);
+    uint64_t at = 0;
+    if (kern_return_t kr = place(t, r, at); kr != KERN_SUCCESS) return kr;
+    std::memcpy(reinterpret_cast<void*>(at), reinterpret_cast<const void*>(addr), size);
+    data = at;
+    count = size;
+    return KERN_SUCCESS;
+  }
+  // Long reads keep the in-page offset; pages of our objects are copied at
+  // the file level so untouched pages stay untouched.
+  for (const Segment& s : segments(t, src.start, src.end)) {
+    if (s.kind != Segment::ours) continue;
+    if (kern_return_t kr = pc.obj->copy_from(*s.entry->obj, s.entry->off_of(s.start), s.start - src.start,
+                                             s.end - s.start);
+        kr != KERN_SUCCESS)
+      return kr;
+  }
+  PlaceRequest r;
+  r.anywhere = true;
+  r.pieces.push_back(pc);
+  uint64_t at = 0;
+  if (kern_return_t kr = place(t, r, at); kr != KERN_SUCCESS) return kr;
+  for (const Segment& s : segments(t, src.start, src.end))
+    if (s.kind == Segment::foreign)
+      std::memcpy(reinterpret_cast<void*>(at + (s.start - src.start)), reinterpret_cast<const void*>(s.start),
+                  s.end - s.start);
+  data = at + (addr - src.start);
+  count = size;
+  return KERN_SUCCESS;
+}
+
+kern_return_t vm_read_overwrite(uint64_t addr, uint64_t size, uint64_t dst, uint64_t& outsize) {
+  if (size == 0) {
+    outsize = 0;
+    return KERN_SUCCESS;
+  }
+  Task& t = self_task();
+  std::lock_guard lk(t.mu);
+  if (kern_return_t kr = check_range(t, addr, size, VM_PROT_READ, "vm_read_overwrite source"); kr != KERN_SUCCESS)
+    return kr;
+  if (kern_return_t kr = check_range(t, dst, size, VM_PROT_WRITE, "vm_read_overwrite destination");
+      kr != KERN_SUCCESS)
+    return kr;
+  std::memmove(reinterpret_cast<void*>(dst), reinterpret_cast<const void*>(addr), size);
+  outsize = size;
+  return KERN_SUCCESS;
+}
+
+kern_return_t vm_write(uint64_t addr, uint64_t src, uint64_t count) {
+  if (count == 0) return KERN_SUCCESS;
+  Task& t = self_task();
+  std::lock_guard lk(t.mu);
+  // The message carrying the data is built first: a bad source buffer fails
+  // there, before the destination is looked at.
+  PageRange s;
+  if (!page_range(src, count, s) || check_access(t, s.start, s.end, VM_PROT_READ, "vm_write data") != KERN_SUCCESS)
+    return fail(MACH_SEND_INVALID_MEMORY, "vm_write: source buffer [{:#x}, +{:#x}) is not readable", src, count);
+  if (kern_return_t kr = check_range(t, addr, count, VM_PROT_WRITE, "vm_write"); kr != KERN_SUCCESS) return kr;
+  std::memmove(reinterpret_cast<void*>(addr), reinterpret_cast<const void*>(src), count);
+  return KERN_SUCCESS;
+}
+
+kern_return_t vm_copy(uint64_t src, uint64_t size, uint64_t dst) {
+  if (size == 0) return KERN_SUCCESS;
+  Task& t = self_task();
+  std::lock_guard lk(t.mu);
+  if (kern_return_t kr = check_range(t, src, size, VM_PROT_READ, "vm_copy source"); kr != KERN_SUCCESS) return kr;
+  if (kern_return_t kr = check_range(t, dst, size, VM_PROT_WRITE, "vm_copy destination"); kr != KERN_SUCCESS)
+    return kr;
+  // XNU copies in, then overwrites: overlapping ranges behave like memmove.
+  std::memmove(reinterpret_cast<void*>(dst), reinterpret_cast<const void*>(src), size);
+  return KERN_SUCCESS;
+}
+
+}  // namespace hvshim::machvm

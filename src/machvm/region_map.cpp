@@ -1,0 +1,96 @@
+#include "machvm/region_map.h"
+
+#include <atomic>
+
+namespace hvshim::machvm {
+
+uint64_t RegionMap::new_view_id() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1);
+}
+
+RegionMap::iterator RegionMap::find(uint64_t addr) {
+  auto it = m_.upper_bound(addr);
+  if (it == m_.begin()) return m_.end();
+  --it;
+  return addr < it->second.end ? it : m_.end();
+}
+
+RegionMap::iterator RegionMap::first_ending_after(uint64_t addr) {
+  auto it = m_.upper_bound(addr);
+  if (it != m_.begin()) {
+    auto prev = std::prev(it);
+    if (prev->second.end > addr) return prev;
+  }
+  return it;
+}
+
+void RegionMap::ref(const Entry& e) {
+  if (e.obj) e.obj->view_pieces[e.view]++;
+}
+
+void RegionMap::unref(const Entry& e) {
+  if (!e.obj) return;
+  auto it = e.obj->view_pieces.find(e.view);
+  if (it != e.obj->view_pieces.end() && --it->second == 0) e.obj->view_pieces.erase(it);
+}
+
+void RegionMap::split(uint64_t addr) {
+  auto it = find(addr);
+  if (it == m_.end() || it->second.start == addr) return;
+  Entry hi = it->second;
+  hi.obj_off = it->second.off_of(addr);
+  hi.start = addr;
+  it->second.end = addr;
+  ref(hi);
+  m_.emplace(addr, std::move(hi));
+}
+
+void RegionMap::clip(uint64_t start, uint64_t end) {
+  split(start);
+  split(end);
+}
+
+bool RegionMap::covered(uint64_t start, uint64_t end) {
+  uint64_t at = start;
+  for (auto it = first_ending_after(start); at < end; ++it) {
+    if (it == m_.end() || it->second.start > at) return false;
+    at = it->second.end;
+  }
+  return true;
+}
+
+void RegionMap::erase(uint64_t start, uint64_t end) {
+  auto it = m_.lower_bound(start);
+  while (it != m_.end() && it->second.start < end) {
+    unref(it->second);
+    it = m_.erase(it);
+  }
+}
+
+void RegionMap::insert(Entry e) {
+  ref(e);
+  m_.emplace(e.start, std::move(e));
+}
+
+bool RegionMap::mergeable(const Entry& a, const Entry& b) {
+  return a.end == b.start && a.obj == b.obj && a.view == b.view && a.off_of(a.end) == b.obj_off &&
+         a.cur == b.cur && a.max == b.max && a.inherit == b.inherit && a.behavior == b.behavior &&
+         a.tag == b.tag && a.wired == b.wired && a.permanent == b.permanent && a.zero_wired == b.zero_wired;
+}
+
+void RegionMap::simplify(uint64_t start, uint64_t end) {
+  auto it = first_ending_after(start > 0 ? start - 1 : 0);
+  while (it != m_.end() && it->second.start <= end) {
+    auto next = std::next(it);
+    if (next != m_.end() && mergeable(it->second, next->second)) {
+      it->second.end = next->second.end;
+      unref(next->second);
+      m_.erase(next);
+      continue;
+    }
+    it = next;
+  }
+}
+
+}  // namespace hvshim::machvm
