@@ -12,7 +12,7 @@ namespace hvshim::machvm {
 kern_return_t vm_map(uint64_t& addr, const MapArgs& a) {
   if (static_cast<unsigned>(a.flags) & ~static_cast<unsigned>(VM_FLAGS_USER_MAP))
     return fail(KERN_INVALID_ARGUMENT, "flags {:#x} outside VM_FLAGS_USER_MAP", a.flags);
-  constexpr vm_prot_t allowed = VM_PROT_ALL | VM_PROT_ALLEXEC | VM_PROT_IS_MASK;
+  constexpr vm_prot_t allowed = VM_PROT_ALL | VM_PROT_IS_MASK;
   if ((a.cur & ~allowed) || (a.max & ~allowed))
     return fail(KERN_INVALID_ARGUMENT, "protections cur={:#x} max={:#x} have unknown bits", a.cur, a.max);
   if (a.inherit > VM_INHERIT_LAST_VALID) return fail(KERN_INVALID_ARGUMENT, "inheritance {} is not valid", a.inherit);

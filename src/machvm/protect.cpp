@@ -11,7 +11,7 @@
 namespace hvshim::machvm {
 
 namespace {
-constexpr vm_prot_t kAllowed = VM_PROT_ALL | VM_PROT_ALLEXEC | VM_PROT_COPY;
+constexpr vm_prot_t kAllowed = VM_PROT_ALL | VM_PROT_COPY;
 
 // VM_PROT_COPY: give [s, e) of an entry a private copy of its pages, so the
 // caller may write to it without touching other views; max gains WRITE.

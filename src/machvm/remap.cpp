@@ -16,7 +16,7 @@ kern_return_t vm_remap(uint64_t& addr, const RemapArgs& a, vm_prot_t& cur, vm_pr
   if (a.inherit > VM_INHERIT_LAST_VALID) return fail(KERN_INVALID_ARGUMENT, "inheritance {} is not valid", a.inherit);
   if (a.size == 0) return fail(KERN_INVALID_ARGUMENT, "size 0");
   if (a.is_new) {
-    constexpr vm_prot_t allowed = VM_PROT_ALL | VM_PROT_ALLEXEC;
+    constexpr vm_prot_t allowed = VM_PROT_ALL;
     if ((cur & ~allowed) || (max & ~allowed))
       return fail(KERN_INVALID_ARGUMENT, "requested cur {:#x}/max {:#x} have unknown bits", cur, max);
     if ((cur & max) != cur) return fail(KERN_INVALID_ARGUMENT, "requested cur {:#x} exceeds max {:#x}", cur, max);
