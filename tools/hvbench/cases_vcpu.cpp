@@ -1,0 +1,333 @@
+// Cases that run guests through exits: the dirty-tracking cycle (through the
+// public vCPU API when this build has it, and through the memory layer with
+// a raw vCPU meanwhile), and the cost of the logging branch.
+#include <Hypervisor/hv.h>
+#include <Hypervisor/hv_vmx.h>
+#include <hvshim/hvshim.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "harness.h"
+
+// The vCPU API may not be in this build of the library yet. hvbench links
+// the static library whole, so these resolve to null only when the symbols
+// really are absent.
+#pragma weak hv_vcpu_create
+#pragma weak hv_vcpu_destroy
+#pragma weak hv_vcpu_run
+#pragma weak hv_vcpu_read_register
+#pragma weak hv_vcpu_write_register
+#pragma weak hv_vcpu_write_msr
+#pragma weak hv_vmx_vcpu_read_vmcs
+#pragma weak hv_vmx_vcpu_write_vmcs
+
+namespace hvbench {
+namespace {
+
+constexpr hv_memory_flags_t kRWX = HV_MEMORY_READ | HV_MEMORY_WRITE | HV_MEMORY_EXEC;
+constexpr hv_memory_flags_t kRX = HV_MEMORY_READ | HV_MEMORY_EXEC;
+constexpr hv_memory_flags_t kRW = HV_MEMORY_READ | HV_MEMORY_WRITE;
+
+std::string hv_err(const char* what, hv_return_t r) {
+  return fmt::format("{} returned {:#x}: {}", what, r, hvshim_last_error());
+}
+
+// The raw yardstick: a KVM_RUN that ends in an I/O exit (guest `out` loop).
+bool raw_io_samples(Env& env, unsigned n, Samples* s, std::string* err) {
+  if (!env.raw_guest->start(env.img.io_loop_rip(), 0, 0)) {
+    *err = "set regs";
+    return false;
+  }
+  for (unsigned i = 0; i < n + 10; ++i) {
+    int64_t t0 = now_ns();
+    int r = env.raw_guest->run_once();
+    int64_t t1 = now_ns();
+    if (r != KVM_EXIT_IO) {
+      *err = "raw io loop: " + describe_exit(env.raw_guest->run_page());
+      return false;
+    }
+    if (i >= 10) s->add(static_cast<double>(t1 - t0));
+  }
+  return true;
+}
+
+bool vcpu_api_present() { return &hv_vcpu_create != nullptr && &hv_vcpu_run != nullptr; }
+
+// Puts an hv vCPU into the same 64-bit CPL3 state the raw guests use.
+std::string setup_hv_vcpu(hv_vcpuid_t v, const SysImage& img, uint64_t rip, uint64_t rdi) {
+  struct W {
+    uint32_t f;
+    uint64_t v;
+  };
+  const W vmcs[] = {
+      {VMCS_GUEST_CS, 0x33}, {VMCS_GUEST_CS_BASE, 0},       {VMCS_GUEST_CS_LIMIT, 0xffffffff},
+      {VMCS_GUEST_CS_AR, 0xa0fb},     {VMCS_GUEST_SS, 0x2b}, {VMCS_GUEST_SS_BASE, 0},
+      {VMCS_GUEST_SS_LIMIT, 0xffffffff}, {VMCS_GUEST_SS_AR, 0xc0f3},  {VMCS_GUEST_DS, 0x2b},
+      {VMCS_GUEST_DS_BASE, 0},        {VMCS_GUEST_DS_LIMIT, 0xffffffff}, {VMCS_GUEST_DS_AR, 0xc0f3},
+      {VMCS_GUEST_ES, 0x2b}, {VMCS_GUEST_ES_BASE, 0},       {VMCS_GUEST_ES_LIMIT, 0xffffffff},
+      {VMCS_GUEST_ES_AR, 0xc0f3},     {VMCS_GUEST_FS, 0x2b}, {VMCS_GUEST_FS_BASE, 0},
+      {VMCS_GUEST_FS_LIMIT, 0xffffffff}, {VMCS_GUEST_FS_AR, 0xc0f3},  {VMCS_GUEST_GS, 0x2b},
+      {VMCS_GUEST_GS_BASE, 0},        {VMCS_GUEST_GS_LIMIT, 0xffffffff}, {VMCS_GUEST_GS_AR, 0xc0f3},
+      {VMCS_GUEST_TR, 0x38}, {VMCS_GUEST_TR_BASE, 0x31000}, {VMCS_GUEST_TR_LIMIT, 0x67},
+      {VMCS_GUEST_TR_AR, 0x8b},       {VMCS_GUEST_LDTR, 0}, {VMCS_GUEST_LDTR_AR, 0x10000},
+      {VMCS_GUEST_GDTR_BASE, 0x30000}, {VMCS_GUEST_GDTR_LIMIT, 9 * 8 - 1}, {VMCS_GUEST_IDTR_BASE, 0},
+      {VMCS_GUEST_IDTR_LIMIT, 0},     {VMCS_GUEST_CR0, 0x80050033},  {VMCS_GUEST_CR3, 0x1000},
+      {VMCS_GUEST_CR4, 0x10020 | 0x2000 /* VMXE, as a VMM must set it */},
+      {VMCS_GUEST_IA32_EFER, 0xd01},
+  };
+  for (const auto& w : vmcs)
+    if (hv_return_t r = hv_vmx_vcpu_write_vmcs(v, w.f, w.v); r != HV_SUCCESS)
+      return hv_err(fmt::format("hv_vmx_vcpu_write_vmcs({:#x})", w.f).c_str(), r);
+  uint64_t entry = 0;
+  hv_vmx_vcpu_read_vmcs(v, VMCS_CTRL_VMENTRY_CONTROLS, &entry);
+  if (hv_return_t r = hv_vmx_vcpu_write_vmcs(v, VMCS_CTRL_VMENTRY_CONTROLS, entry | VMENTRY_GUEST_IA32E);
+      r != HV_SUCCESS)
+    return hv_err("write VMENTRY_CONTROLS", r);
+  if (&hv_vcpu_write_msr) hv_vcpu_write_msr(v, 0xc0000081, 0x0023001000000000ull);
+  const std::pair<hv_x86_reg_t, uint64_t> regs[] = {{HV_X86_RIP, rip}, {HV_X86_RFLAGS, 0x3002}, {HV_X86_RDI, rdi}};
+  for (const auto& [reg, val] : regs)
+    if (hv_return_t r = hv_vcpu_write_register(v, reg, val); r != HV_SUCCESS) return hv_err("hv_vcpu_write_register", r);
+  (void)img;
+  return {};
+}
+
+// Advances RIP past the instruction that caused an I/O exit.
+bool skip_insn(hv_vcpuid_t v) {
+  uint64_t rip = 0, len = 0;
+  return hv_vcpu_read_register(v, HV_X86_RIP, &rip) == HV_SUCCESS &&
+         hv_vmx_vcpu_read_vmcs(v, VMCS_RO_VMEXIT_INSTR_LEN, &len) == HV_SUCCESS &&
+         hv_vcpu_write_register(v, HV_X86_RIP, rip + len) == HV_SUCCESS;
+}
+
+uint64_t exit_reason(hv_vcpuid_t v) {
+  uint64_t r = ~0ull;
+  hv_vmx_vcpu_read_vmcs(v, VMCS_RO_EXIT_REASON, &r);
+  return r & 0xffff;
+}
+
+// dirty_cycle through the public API: the guest writes one byte to a
+// write-protected page -> EPT-violation exit -> hv_vm_protect(page, RWX) ->
+// hv_vcpu_run retries the write, which completes, and the guest's next
+// `out` exits. Each cycle is timed from the first hv_vcpu_run to the I/O
+// exit; the page is re-protected (untimed) between cycles.
+void dirty_cycle_api(Env& env, const Config& cfg, Result& r, const Samples& raw_io, uint64_t gpa,
+                     uint8_t* page) {
+  hv_vcpuid_t v = 0;
+  if (hv_return_t e = hv_vcpu_create(&v, HV_VCPU_DEFAULT); e != HV_SUCCESS) {
+    r.status = "skipped: " + hv_err("hv_vcpu_create", e);
+    return;
+  }
+  struct Destroy {
+    hv_vcpuid_t v;
+    ~Destroy() {
+      if (&hv_vcpu_destroy) hv_vcpu_destroy(v);
+    }
+  } destroy{v};
+  if (std::string e = setup_hv_vcpu(v, env.img, env.img.write_one_rip(), gpa); !e.empty()) {
+    r.status = "failed: vCPU setup: " + e;
+    return;
+  }
+  Samples cyc, fault_exit, unprotect, retry;
+  for (unsigned i = 0; i < cfg.cycle_iters + 10; ++i) {
+    if (hv_return_t e = hv_vm_protect(gpa, kPage, kRX); e != HV_SUCCESS) {
+      r.status = "failed: " + hv_err("hv_vm_protect(RX)", e);
+      return;
+    }
+    int64_t t0 = now_ns();
+    hv_return_t e = hv_vcpu_run(v);
+    uint64_t why = exit_reason(v);
+    uint64_t fgpa = 0;
+    hv_vmx_vcpu_read_vmcs(v, VMCS_GUEST_PHYSICAL_ADDRESS, &fgpa);
+    int64_t t1 = now_ns();
+    if (e != HV_SUCCESS || why != VMX_REASON_EPT_VIOLATION || (fgpa & ~(kPage - 1)) != gpa) {
+      r.status = fmt::format("failed: expected an EPT violation at {:#x}, got run={:#x} reason {} gpa {:#x} ({})", gpa,
+                             e, why, fgpa, hvshim_last_error());
+      return;
+    }
+    hv_return_t p = hv_vm_protect(gpa, kPage, kRWX);
+    int64_t t2 = now_ns();
+    hv_return_t e2 = hv_vcpu_run(v);
+    uint64_t why2 = exit_reason(v);
+    int64_t t3 = now_ns();
+    if (p != HV_SUCCESS || e2 != HV_SUCCESS || why2 != VMX_REASON_IO) {
+      r.status = fmt::format("failed: after unprotect expected an I/O exit, got protect={:#x} run={:#x} reason {}", p,
+                             e2, why2);
+      return;
+    }
+    if (page[0] != 1) {
+      r.status = "failed: the retried guest write did not reach memory";
+      return;
+    }
+    page[0] = 0;
+    if (!skip_insn(v)) {
+      r.status = "failed: cannot advance RIP after the I/O exit";
+      return;
+    }
+    if (i < 10) continue;
+    cyc.add(static_cast<double>(t3 - t0));
+    fault_exit.add(static_cast<double>(t1 - t0));
+    unprotect.add(static_cast<double>(t2 - t1));
+    retry.add(static_cast<double>(t3 - t2));
+  }
+  r.shim_ns = cyc.median();
+  r.note = fmt::format(
+      "hv_vcpu_run to EPT-violation exit + hv_vm_protect(4 KiB, RWX) + hv_vcpu_run to the guest's next I/O exit, vs "
+      "one raw KVM_RUN I/O exit round trip. cycle: {}; fault exit: {}; unprotect: {}; retry+io exit: {}; raw io: {}",
+      cyc.summary(), fault_exit.summary(), unprotect.summary(), retry.summary(), raw_io.summary());
+}
+
+}  // namespace
+
+// dirty_cycle and dirty_cycle_memlayer.
+void case_dirty_cycle(Env& env, const Config& cfg, std::vector<Result>& out) {
+  Result api{"dirty_cycle"};
+  Result mem{"dirty_cycle_memlayer"};
+  std::string err;
+  Samples raw_io;
+  if (!raw_io_samples(env, cfg.cycle_iters, &raw_io, &err)) {
+    api.status = mem.status = "failed: " + err;
+    out.push_back(api);
+    out.push_back(mem);
+    return;
+  }
+  api.native_ns = mem.native_ns = raw_io.median();
+  auto buf = HostBuf::make(2ull << 20, true, &err);
+  if (!buf || hv_vm_map(buf->p, kCycleGpa, buf->size, kRWX) != HV_SUCCESS) {
+    api.status = mem.status = "failed: cannot map the page: " + (buf ? std::string(hvshim_last_error()) : err);
+    out.push_back(api);
+    out.push_back(mem);
+    return;
+  }
+  auto* page = static_cast<uint8_t*>(buf->p);
+  memset(page, 0, buf->size);
+
+  // Memory-layer variant: a raw vCPU in the shim's space 0. The write to the
+  // read-only slot arrives as KVM_EXIT_MMIO (post-decode, the write is then
+  // treated as done by KVM); the cycle commits the data to host memory, as
+  // the shim's vCPU layer has to, calls hv_vm_protect(RWX), and runs to the
+  // guest's next I/O exit.
+  {
+    Samples cyc, fault_exit, unprotect, retry;
+    Guest& g = *env.shim_guest;
+    for (unsigned i = 0; i < cfg.cycle_iters + 10 && mem.status == "ok"; ++i) {
+      if (hv_return_t e = hv_vm_protect(kCycleGpa, kPage, kRX); e != HV_SUCCESS) {
+        mem.status = "failed: " + hv_err("hv_vm_protect(RX)", e);
+        break;
+      }
+      if (!g.start(env.img.write_one_rip(), kCycleGpa, 0)) {
+        mem.status = "failed: set regs";
+        break;
+      }
+      int64_t t0 = now_ns();
+      int r1 = g.run_once();
+      kvm_run* run = g.run_page();
+      bool mmio_ok = r1 == KVM_EXIT_MMIO && run->mmio.is_write && run->mmio.phys_addr == kCycleGpa;
+      if (mmio_ok) memcpy(page + (run->mmio.phys_addr - kCycleGpa), run->mmio.data, run->mmio.len);
+      int64_t t1 = now_ns();
+      hv_return_t p = hv_vm_protect(kCycleGpa, kPage, kRWX);
+      int64_t t2 = now_ns();
+      int r2 = mmio_ok && p == HV_SUCCESS ? g.run_once() : -1;
+      int64_t t3 = now_ns();
+      if (!mmio_ok) {
+        mem.status = "failed: expected an MMIO write exit, got " + describe_exit(run);
+        break;
+      }
+      if (p != HV_SUCCESS || r2 != KVM_EXIT_IO || run->io.port != kPortWrote) {
+        mem.status = fmt::format("failed: after unprotect: protect={:#x}, {}", p, describe_exit(run));
+        break;
+      }
+      if (page[0] != 1) {
+        mem.status = "failed: the guest write did not reach memory";
+        break;
+      }
+      page[0] = 0;
+      if (i < 10) continue;
+      cyc.add(static_cast<double>(t3 - t0));
+      fault_exit.add(static_cast<double>(t1 - t0));
+      unprotect.add(static_cast<double>(t2 - t1));
+      retry.add(static_cast<double>(t3 - t2));
+    }
+    if (mem.status == "ok") {
+      mem.shim_ns = cyc.median();
+      mem.note = fmt::format(
+          "stand-in for dirty_cycle until the vCPU API works: raw vCPU in the shim's space; KVM_RUN to MMIO write exit "
+          "(+ commit data) + hv_vm_protect(4 KiB, RWX) + KVM_RUN to the next I/O exit, vs one raw KVM_RUN I/O exit. "
+          "cycle: {}; fault exit: {}; unprotect: {}; retry+io exit: {}; raw io: {}",
+          cyc.summary(), fault_exit.summary(), unprotect.summary(), retry.summary(), raw_io.summary());
+    }
+  }
+
+  if (!vcpu_api_present()) {
+    api.status = "skipped: hv_vcpu_create is not in this build of libhvshim (vCPU API not written yet)";
+  } else {
+    dirty_cycle_api(env, cfg, api, raw_io, kCycleGpa, page);
+  }
+  hv_vm_unmap(kCycleGpa, buf->size);
+  out.push_back(api);
+  out.push_back(mem);
+}
+
+// ---------------------------------------------------------------------------
+// log_debug_overhead: the same cheap hv_* call (hv_vm_protect toggling only
+// EXEC on one page: bookkeeping, no KVM ioctl) with HVSHIM_LOG off (the
+// default level, warn: one relaxed load and a branch) vs HVSHIM_LOG=debug
+// written to HVSHIM_LOG_FILE. native_ns here is the logging-off figure.
+void case_log_overhead(Env& env, const Config& cfg, std::vector<Result>& out) {
+  (void)env;
+  Result r{"log_debug_overhead"};
+  std::string err;
+  auto buf = HostBuf::make(2ull << 20, true, &err);
+  if (!buf || hv_vm_map(buf->p, kCycleGpa, buf->size, kRWX) != HV_SUCCESS) {
+    r.status = "failed: cannot map: " + (buf ? std::string(hvshim_last_error()) : err);
+    out.push_back(r);
+    return;
+  }
+  std::string saved_log = getenv("HVSHIM_LOG") ? getenv("HVSHIM_LOG") : "";
+  std::string saved_file = getenv("HVSHIM_LOG_FILE") ? getenv("HVSHIM_LOG_FILE") : "";
+  char path[] = "/tmp/hvbench-log-XXXXXX";
+  int fd = mkstemp(path);
+  if (fd >= 0) close(fd);
+  auto measure = [&](Samples* s) {
+    for (unsigned i = 0; i < cfg.log_iters + 100; ++i) {
+      int64_t t0 = now_ns();
+      hv_return_t e = hv_vm_protect(kCycleGpa, kPage, (i & 1) ? kRWX : kRW);
+      int64_t t1 = now_ns();
+      if (e != HV_SUCCESS) return false;
+      if (i >= 100) s->add(static_cast<double>(t1 - t0));
+    }
+    return true;
+  };
+  Samples off, on;
+  setenv("HVSHIM_LOG", "warn", 1);
+  unsetenv("HVSHIM_LOG_FILE");
+  hvshim::log::reload_from_env();
+  bool ok = measure(&off);
+  setenv("HVSHIM_LOG", "debug", 1);
+  setenv("HVSHIM_LOG_FILE", path, 1);
+  hvshim::log::reload_from_env();
+  ok = ok && measure(&on);
+  // Restore the caller's logging.
+  if (saved_log.empty()) unsetenv("HVSHIM_LOG"); else setenv("HVSHIM_LOG", saved_log.c_str(), 1);
+  if (saved_file.empty()) unsetenv("HVSHIM_LOG_FILE"); else setenv("HVSHIM_LOG_FILE", saved_file.c_str(), 1);
+  hvshim::log::reload_from_env();
+  unlink(path);
+  hv_vm_unmap(kCycleGpa, buf->size);
+  if (!ok) {
+    r.status = "failed: hv_vm_protect failed";
+  } else {
+    r.shim_ns = on.median();
+    r.native_ns = off.median();
+    r.note = fmt::format(
+        "hv_vm_protect toggling only EXEC on a 4 KiB page (no KVM ioctl), HVSHIM_LOG=debug to a file (shim_ns) vs "
+        "logging off (native_ns). debug: {}; off: {}",
+        on.summary(1, "ns"), off.summary(1, "ns"));
+  }
+  out.push_back(r);
+}
+
+}  // namespace hvbench

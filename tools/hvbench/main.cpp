@@ -1,0 +1,186 @@
+// hvbench: the shim vs raw KVM, side by side, measured in the same run.
+//
+//   hvbench [--quick] [--json FILE] [--filter REGEX] [benchmark flags…]
+//
+// Each case group runs as one Google Benchmark (one iteration, manual time =
+// the shim figure) and sets counters for its results; the harness keeps the
+// results and writes the JSON contract:
+//   [{"case": …, "shim_ns": …, "native_ns": …, "ratio": …, "status": …, "note": …}, …]
+// Run pinned: `taskset -c 0 hvbench …` (unpinned numbers are bimodal here).
+#include <benchmark/benchmark.h>
+#include <sched.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "harness.h"
+
+using namespace hvbench;
+
+namespace {
+
+struct Group {
+  const char* name;
+  CaseFn fn;
+};
+
+const Group kGroups[] = {
+    {"map_unmap", case_map_unmap},
+    {"protect_page_toggle", case_protect_toggle},
+    {"protect_page_toggle_private", case_protect_toggle_private},
+    {"dirty_cycle", case_dirty_cycle},
+    {"dirty_pass", case_dirty_pass},
+    {"log_overhead", case_log_overhead},
+};
+
+std::string json_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      o += '\\';
+      o += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      o += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
+    } else {
+      o += c;
+    }
+  }
+  return o;
+}
+
+std::string json_num(double v) { return std::isfinite(v) ? fmt::format("{:.1f}", v) : "null"; }
+std::string json_ratio(double v) { return std::isfinite(v) ? fmt::format("{:.4f}", v) : "null"; }
+
+bool write_json(const char* path, const std::vector<Result>& rs, const Config& cfg, const std::string& pin) {
+  FILE* f = fopen(path, "w");
+  if (!f) return false;
+  fputs("[\n", f);
+  for (size_t i = 0; i < rs.size(); ++i) {
+    const Result& r = rs[i];
+    fmt::print(f,
+               "  {{\"case\": \"{}\", \"shim_ns\": {}, \"native_ns\": {}, \"ratio\": {}, \"status\": \"{}\", "
+               "\"quick\": {}, \"cpu_affinity\": \"{}\", \"note\": \"{}\"}}{}\n",
+               json_escape(r.name), json_num(r.shim_ns), json_num(r.native_ns), json_ratio(r.ratio()),
+               json_escape(r.status), cfg.quick ? "true" : "false", pin, json_escape(r.note),
+               i + 1 < rs.size() ? "," : "");
+  }
+  fputs("]\n", f);
+  return fclose(f) == 0;
+}
+
+std::string affinity() {
+  cpu_set_t s;
+  if (sched_getaffinity(0, sizeof s, &s) != 0) return "?";
+  std::string o;
+  for (int i = 0; i < CPU_SETSIZE; ++i)
+    if (CPU_ISSET(i, &s)) o += (o.empty() ? "" : ",") + std::to_string(i);
+  return o;
+}
+
+void usage() {
+  fputs(
+      "usage: hvbench [--quick] [--json FILE] [--filter REGEX] [--verbose] [--benchmark_* flags]\n"
+      "  --quick    small sizes and iteration counts (< 1 min), for CI smoke runs\n"
+      "  --json     write [{case, shim_ns, native_ns, ratio, status, note}, ...] to FILE\n"
+      "  --filter   run only case groups matching REGEX (map_unmap, protect_page_toggle,\n"
+      "             protect_page_toggle_private, dirty_cycle, dirty_pass, log_overhead)\n"
+      "  --verbose  print each result's note (what was measured, spread)\n"
+      "Run pinned: taskset -c 0 hvbench ...\n",
+      stderr);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config cfg;
+  const char* json = nullptr;
+  bool verbose = false;
+  std::vector<std::string> bargs = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--quick") {
+      cfg.quick = true;
+    } else if (a == "--json" && i + 1 < argc) {
+      json = argv[++i];
+    } else if (a.rfind("--json=", 0) == 0) {
+      json = argv[i] + 7;
+    } else if (a == "--filter" && i + 1 < argc) {
+      bargs.push_back(std::string("--benchmark_filter=") + argv[++i]);
+    } else if (a == "--verbose" || a == "-v") {
+      verbose = true;
+    } else if (a == "--help" || a == "-h") {
+      usage();
+      return 0;
+    } else if (a.rfind("--benchmark_", 0) == 0) {
+      bargs.push_back(a);
+    } else {
+      usage();
+      return 2;
+    }
+  }
+  if (cfg.quick) {
+    cfg.toggle_bytes = 128ull << 20;
+    cfg.toggle_pages = 500;
+    cfg.toggle_rounds = 1;
+    cfg.map_iters = 200;
+    cfg.dirty_sizes = {4ull << 20, 16ull << 20, 64ull << 20};
+    cfg.cycle_iters = 100;
+    cfg.log_iters = 2000;
+  }
+  std::string pin = affinity();
+  if (pin != "0") fmt::print(stderr, "hvbench: note: running on CPUs {}; pin with `taskset -c 0` for stable numbers\n", pin);
+
+  std::string err;
+  auto env = Env::create(&err);
+  if (!env) {
+    fmt::print(stderr, "hvbench: cannot set up: {}\n", err);
+    return 1;
+  }
+  if (!env->shim_zap_off || !env->raw_zap_off)
+    fmt::print(stderr, "hvbench: note: zap-all quirk disabled: shim {}, raw {}\n", env->shim_zap_off, env->raw_zap_off);
+
+  std::vector<Result> results;
+  for (const Group& g : kGroups) {
+    Env* e = env.get();
+    benchmark::RegisterBenchmark(g.name, [e, &cfg, &results, fn = g.fn](benchmark::State& st) {
+      std::vector<Result> rs;
+      for (auto _ : st) {
+        rs.clear();
+        fn(*e, cfg, rs);
+        double t = 0;
+        for (const auto& r : rs)
+          if (std::isfinite(r.shim_ns)) t += r.shim_ns;
+        st.SetIterationTime(t / 1e9);
+      }
+      for (const auto& r : rs) {
+        if (std::isfinite(r.ratio())) st.counters[r.name + "_x"] = r.ratio();
+      }
+      results.insert(results.end(), rs.begin(), rs.end());
+    })->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+  }
+  std::vector<char*> bargv;
+  for (auto& s : bargs) bargv.push_back(s.data());
+  int bargc = static_cast<int>(bargv.size());
+  benchmark::Initialize(&bargc, bargv.data());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+
+  fmt::print("\n{:<30} {:>12} {:>12} {:>8}  {}\n", "case", "shim", "native", "ratio", "status");
+  for (const auto& r : results) {
+    fmt::print("{:<30} {:>12} {:>12} {:>8}  {}\n", r.name, fmt_ns(r.shim_ns), fmt_ns(r.native_ns),
+               std::isfinite(r.ratio()) ? fmt::format("{:.2f}", r.ratio()) : "-", r.status);
+    if (verbose && !r.note.empty()) fmt::print("    {}\n", r.note);
+  }
+  if (json) {
+    if (!write_json(json, results, cfg, pin)) {
+      fmt::print(stderr, "hvbench: cannot write {}\n", json);
+      return 1;
+    }
+    fmt::print("wrote {}\n", json);
+  }
+  return 0;
+}
