@@ -34,6 +34,7 @@ class SlotTable {
 
   uint32_t take_id();
   void return_id(uint32_t id);
+  void claim_id(uint32_t id) { free_ids_.erase(id); }  // take back a returned id
   void insert(const SlotDesc& s) { slots_[s.gpa] = s; }
   void erase(uint64_t gpa) { slots_.erase(gpa); }
 

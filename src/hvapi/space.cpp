@@ -46,6 +46,9 @@ hv_return_t Space::apply(const SlotPlan& plan) {
       break;
     }
     removed.push_back(r);
+    // Deleted in KVM, so its id may serve a new slot at once: a change
+    // that keeps the slot count must work even when every id is in use.
+    slots_.return_id(r.id);
   }
   if (!failed) {
     for (auto a : plan.add) {
@@ -60,21 +63,23 @@ hv_return_t Space::apply(const SlotPlan& plan) {
     }
   }
   if (failed) {
-    // Put back exactly what was there: the new slots out, the old ones in.
+    // Put back exactly what was there: the new slots out, the old ones in
+    // under their old ids.
     for (auto it = added.rbegin(); it != added.rend(); ++it) {
       if (!vm_.delete_memslot(it->id)) log::error("space {}: rollback could not delete slot {}", id_, it->id);
       slots_.return_id(it->id);
     }
-    for (const auto& r : removed)
+    for (const auto& r : removed) {
+      slots_.claim_id(r.id);
       if (!vm_.set_memslot({r.id, r.gpa, r.size, r.hva, r.readonly}))
         log::error("space {}: rollback could not restore slot {} at {:#x}", id_, r.id, r.gpa);
+    }
     set_last_error(failure.describe());
     log::debug("space {}: slot update failed: {}", id_, failure.describe());
     bool exhausted = failure.err == ENOMEM || failure.err == ENOSPC;
     return exhausted ? HV_NO_RESOURCES : HV_ERROR;
   }
   for (const auto& r : plan.remove) slots_.erase(r.gpa);
-  for (const auto& r : plan.remove) slots_.return_id(r.id);
   for (const auto& a : added) slots_.insert(a);
   log::trace("space {}: -{} +{} slots, {} installed", id_, plan.remove.size(), added.size(), slots_.count());
   return HV_SUCCESS;
@@ -82,16 +87,33 @@ hv_return_t Space::apply(const SlotPlan& plan) {
 
 template <class Change>
 hv_return_t Space::update(uint64_t lo, uint64_t hi, Change change) {
+  const bool chunk = chunking_enabled();
   auto affected = slots_.overlapping(lo, hi);
   uint64_t span_lo = lo, span_hi = hi;
   if (!affected.empty()) {
     span_lo = std::min(span_lo, affected.front().gpa);
     span_hi = std::max(span_hi, affected.back().end());
   }
+  // The slots just outside the span may merge with what it becomes (a page
+  // regaining its neighbours' permissions); without this, page-by-page
+  // changes would leave one slot per page. Merging stays inside a chunk.
+  auto same_chunk = [&](uint64_t a, uint64_t b) { return !chunk || a / kSlotChunk == b / kSlotChunk; };
+  if (span_lo > 0) {
+    auto left = slots_.overlapping(span_lo - 1, span_lo);
+    if (!left.empty() && left.back().end() == span_lo && same_chunk(span_lo - 1, span_lo)) {
+      affected.insert(affected.begin(), left.back());
+      span_lo = left.back().gpa;
+    }
+  }
+  auto right = slots_.overlapping(span_hi, span_hi + 1);
+  if (!right.empty() && right.front().gpa == span_hi && same_chunk(span_hi - 1, span_hi)) {
+    affected.push_back(right.front());
+    span_hi = right.front().end();
+  }
   std::vector<Extent> after = change(pages_.extents_in(span_lo, span_hi));
   size_t limit = std::min<size_t>(slot_limit_, slots_.max_slots());
   auto fits = [&](const SlotPlan& p) { return slots_.count() - p.remove.size() + p.add.size() <= limit; };
-  SlotPlan plan = plan_slots(affected, after, chunking_enabled());
+  SlotPlan plan = plan_slots(affected, after, chunk);
   if (!fits(plan)) plan = plan_slots(affected, after, /*chunk=*/false);
   if (!fits(plan)) {
     set_last_error(fmt::format("memslot limit reached: {} installed, change needs {} more, limit {}", slots_.count(),

@@ -139,13 +139,17 @@ TEST_F(ErrorsTest, MemslotExhaustionIsNoResourcesAndKeepsEverything) {
     ASSERT_TRUE(p.ok()) << to_string(p);
     EXPECT_EQ(p.value, 0x70000000u + i);
   }
-  // A protect that would need one more slot is refused too, unchanged.
-  EXPECT_EQ(hv_vm_protect(kBase + 6 * P, P, HV_MEMORY_READ), HV_NO_RESOURCES);
-  EXPECT_EQ(guest->access(kBase + 6 * P), "rw-");
-  // Freeing slots makes room again.
-  ASSERT_EQ(hv_vm_unmap(0x10000000, 4 * P), HV_SUCCESS);
+  // A protect that needs more slots is refused too, nothing changed ...
+  EXPECT_EQ(hv_vm_protect(kBase + P, P, HV_MEMORY_READ), HV_NO_RESOURCES);
+  ExpectLayoutUnchanged();
+  // ... while one that keeps the count works even with every id in use.
   EXPECT_EQ(hv_vm_protect(kBase + 6 * P, P, HV_MEMORY_READ), HV_SUCCESS);
   EXPECT_EQ(guest->access(kBase + 6 * P), "r--");
+  EXPECT_EQ(guest->access(kBase + 7 * P), "rw-");
+  // Freeing slots makes room again.
+  ASSERT_EQ(hv_vm_unmap(0x10000000, 4 * P), HV_SUCCESS);
+  EXPECT_EQ(hv_vm_protect(kBase + P, P, HV_MEMORY_READ), HV_SUCCESS);
+  EXPECT_EQ(guest->access(kBase + P), "r--");
 }
 
 TEST(VmLifecycle, CallsWithoutVmAreDeniedAndSecondVmIsBusy) {

@@ -131,3 +131,49 @@ TEST_F(LayoutTest, ExecPermissionIsNotEnforced) {
 
 }  // namespace
 }  // namespace hvtest
+
+#include "hvapi/vm_instance.h"
+
+namespace hvtest {
+namespace {
+
+size_t installed_slots() {
+  std::lock_guard lk(hvshim::hv::vm_mutex());
+  return hvshim::hv::current_vm()->space(0)->slots().count();
+}
+
+TEST_F(LayoutTest, PageByPageChangesMergeBackIntoFewSlots) {
+  // Write-protect 4 MiB, then give write back page by page in random
+  // order: neighbours that regain equal permissions share a slot again, so
+  // the slot count returns to its minimum instead of one slot per page.
+  constexpr int kPages = 1024;
+  HostMem m(kPages * P);
+  size_t base_slots = installed_slots();
+  ASSERT_EQ(hv_vm_map(m.data(), 0x2000000, kPages * P, RW), HV_SUCCESS);
+  ASSERT_EQ(hv_vm_protect(0x2000000, kPages * P, HV_MEMORY_READ), HV_SUCCESS);
+  std::vector<int> order(kPages);
+  for (int i = 0; i < kPages; ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), std::mt19937(99));
+  // The fewest slots KVM can hold this layout in: one per run of equal
+  // permission, runs also broken at 2 MiB unless the fallback policy is on.
+  const char* pol = getenv("HVSHIM_SLOT_POLICY");
+  const bool chunked = !(pol && std::string(pol) == "maximal");
+  std::vector<bool> rw(kPages, false);
+  auto fewest = [&] {
+    size_t runs = 0;
+    for (int i = 0; i < kPages; ++i)
+      if (i == 0 || rw[i] != rw[i - 1] || (chunked && i % 512 == 0)) ++runs;
+    return runs;
+  };
+  for (int pg : order) {
+    ASSERT_EQ(hv_vm_protect(0x2000000 + uint64_t(pg) * P, P, RW), HV_SUCCESS);
+    rw[pg] = true;
+    ASSERT_EQ(installed_slots() - base_slots, fewest()) << "after page " << pg;
+  }
+  EXPECT_EQ(installed_slots() - base_slots, chunked ? 2u : 1u);
+  EXPECT_EQ(sweep(*guest, 0x2000000, 4), repeat("rw-", 4));
+  EXPECT_EQ(guest->access(0x2000000 + (kPages - 1) * P), "rw-");
+}
+
+}  // namespace
+}  // namespace hvtest

@@ -1,0 +1,580 @@
+// hv_vcpu_run: KVM_RUN until something the VMM must see, translated into a
+// VMX exit (reason + read-only exit fields), with guest state exactly as a
+// VMX exit leaves it: RIP on the exiting instruction for I/O, EPT
+// violations and intercepted exceptions, nothing KVM half-completed.
+#include <Hypervisor/hv_vmx.h>
+#include <signal.h>
+#include <time.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+
+#include "common/last_error.h"
+#include "common/log.h"
+#include "hvapi/vcpu/vcpu.h"
+#include "hvapi/vm_instance.h"
+
+namespace hvshim::hv::vcpu {
+namespace {
+
+constexpr uint64_t kForever = ~0ull;
+
+uint64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// The library's IVT': vector n -> (0xFFFF - n):(0x10 + 16 n), i.e. always
+// linear kTrapLinear, so the vector is recovered from CS.
+const uint8_t* trap_ivt_page() {
+  static uint8_t* page = [] {
+    auto* p = static_cast<uint8_t*>(aligned_alloc(4096, 4096));
+    memset(p, 0, 4096);
+    for (unsigned n = 0; n < 256; ++n) {
+      uint16_t ip = static_cast<uint16_t>(0x10 + 16 * n), cs = static_cast<uint16_t>(0xFFFF - n);
+      memcpy(p + 4 * n, &ip, 2);
+      memcpy(p + 4 * n + 2, &cs, 2);
+    }
+    return p;
+  }();
+  return page;
+}
+
+enum class Step { Exit, Continue, Error };
+
+}  // namespace
+
+struct RunCtx {
+  LogicalVcpu& v;
+  uint64_t deadline;
+  int fetch_retries = 0;
+  uint64_t last_fetch_rip = ~0ull;
+
+  kvm_run* run() { return v.run(); }
+
+  void set_exit(uint32_t reason) {
+    v.set_ro(VMCS_RO_EXIT_REASON, reason);
+    v.set_ro(VMCS_RO_EXIT_QUALIFIC, 0);
+    v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, 0);
+    v.set_ro(VMCS_RO_VMEXIT_IRQ_INFO, 0);
+    v.set_ro(VMCS_RO_VMEXIT_IRQ_ERROR, 0);
+    v.set_ro(VMCS_RO_IDT_VECTOR_INFO, 0);
+    v.set_ro(VMCS_RO_IDT_VECTOR_ERROR, 0);
+  }
+
+  // Lets KVM finish an exit it expects to complete at the next KVM_RUN
+  // (IN data, MMIO read, fast-path OUT skip) without entering the guest.
+  hv_return_t complete_pending() {
+    for (int i = 0; i < 16; ++i) {
+      run()->immediate_exit = 1;
+      auto st = v.k().run();
+      run()->immediate_exit = 0;
+      if (!st && st.error().err == EINTR) return HV_SUCCESS;
+      if (!st) {
+        set_last_error("completing a pending exit: " + st.error().describe());
+        return HV_ERROR;
+      }
+      // A further fragment of the same access: give KVM zeros again.
+      if (run()->exit_reason == KVM_EXIT_MMIO) memset(run()->mmio.data, 0, sizeof run()->mmio.data);
+      if (run()->exit_reason == KVM_EXIT_IO && run()->io.direction == KVM_EXIT_IO_IN)
+        memset(reinterpret_cast<uint8_t*>(run()) + run()->io.data_offset, 0, run()->io.size * run()->io.count);
+    }
+    set_last_error("KVM kept a pending exit after 16 completions");
+    return HV_ERROR;
+  }
+
+  // Up to 15 code bytes at CS:rip (fewer at the end of mapped memory).
+  size_t fetch(uint64_t rip, uint8_t* buf) {
+    uint64_t la = v.sregs().cs.base + rip;
+    size_t n = 0;
+    while (n < 15) {
+      size_t chunk = std::min<size_t>(15 - n, 4096 - ((la + n) & 4095));
+      if (!v.read_linear(la + n, buf + n, chunk)) break;
+      n += chunk;
+    }
+    return n;
+  }
+
+  void post_exit_fixups() {
+    kvm_sregs& s = v.sregs();
+    if (v.trap_active && (s.idt.base != kTrapIvtGpa || s.idt.limit != 0x3ff)) {
+      // The guest loaded its own IDT: that is now what the VMM sees.
+      v.idtr_base_shadow = s.idt.base;
+      v.idtr_limit_shadow = s.idt.limit;
+      v.trap_active = false;
+    }
+    uint64_t entry = v.ctl(VMCS_CTRL_VMENTRY_CONTROLS);
+    bool lma = s.efer & (1u << 10);
+    uint64_t ne = lma ? (entry | VMENTRY_GUEST_IA32E) : (entry & ~static_cast<uint64_t>(VMENTRY_GUEST_IA32E));
+    if (ne != entry) v.set_ro(VMCS_CTRL_VMENTRY_CONTROLS, ne);
+  }
+
+  // ---- entry ----
+
+  bool install_trap_slot() {
+    std::lock_guard lk(vm_mutex());
+    Space* sp = v.space();
+    if (sp->pages().lookup(kTrapIvtGpa) || sp->pages().lookup(kTrapLinear)) {
+      log::debug("vcpu {}: real-mode trap unavailable (GPA {:#x} or {:#x} is mapped)", v.id(), kTrapIvtGpa, kTrapLinear);
+      return false;
+    }
+    uint32_t slot = sp->slots().max_slots() - 1;
+    auto st = sp->kvm_vm().set_memslot(
+        {slot, kTrapIvtGpa, 4096, reinterpret_cast<uint64_t>(trap_ivt_page()), /*readonly=*/true});
+    if (!st && st.error().err != EEXIST) {
+      log::debug("vcpu {}: real-mode trap slot: {}", v.id(), st.error().describe());
+      return false;
+    }
+    return true;
+  }
+
+  void prepare_trap() {
+    kvm_sregs& s = v.sregs();
+    bool want = v.mode() == CpuMode::Real16 && (v.ctl(VMCS_CTRL_EXC_BITMAP) & 0xffffffffull) != 0;
+    if (want && !trap_slot_ok_) trap_slot_ok_ = install_trap_slot();
+    if (want && trap_slot_ok_) {
+      if (v.trap_active) return;
+      v.idtr_base_shadow = s.idt.base;
+      v.idtr_limit_shadow = s.idt.limit;
+      s.idt.base = kTrapIvtGpa;
+      s.idt.limit = 0x3ff;
+      v.trap_active = true;
+      v.dirty(KVM_SYNC_X86_SREGS);
+    } else if (v.trap_active) {
+      s.idt.base = v.idtr_base_shadow;
+      s.idt.limit = static_cast<uint16_t>(v.idtr_limit_shadow);
+      v.trap_active = false;
+      v.dirty(KVM_SYNC_X86_SREGS);
+    }
+  }
+  bool trap_slot_ok_ = false;
+
+  void inject() {
+    uint64_t info = v.ctl(VMCS_CTRL_VMENTRY_IRQ_INFO);
+    v.injected_valid = false;
+    if (!(info & IRQ_INFO_VALID)) return;
+    uint8_t vec = info & 0xff;
+    unsigned type = (info >> 8) & 7;
+    kvm_vcpu_events& e = v.events();
+    kvm_regs& r = v.regs();
+    if (type == 2) {
+      e.nmi.injected = 1;
+    } else if (type == 3) {
+      e.exception.injected = 1;
+      e.exception.nr = vec;
+      e.exception.has_error_code = (info >> 11) & 1;
+      e.exception.error_code = static_cast<uint32_t>(v.ctl(VMCS_CTRL_VMENTRY_EXC_ERROR));
+    } else {
+      // External interrupts, and software INT n / INT3 / INTO / INT1 delivered
+      // as an interrupt whose return address is past the instruction.
+      if (type >= 4) {
+        r.rip += v.ctl(VMCS_CTRL_VMENTRY_INSTR_LEN);
+        v.dirty(KVM_SYNC_X86_REGS);
+      }
+      e.interrupt.injected = 1;
+      e.interrupt.nr = vec;
+      e.interrupt.soft = 0;
+    }
+    v.dirty(KVM_SYNC_X86_EVENTS);
+    v.injected_valid = true;
+    v.injected_vector = vec;
+    v.activity_state = 0;
+    v.set_ro(VMCS_CTRL_VMENTRY_IRQ_INFO, info & ~static_cast<uint64_t>(IRQ_INFO_VALID));
+  }
+
+  void normalize_sregs() {
+    if (!(run()->kvm_dirty_regs & KVM_SYNC_X86_SREGS)) return;
+    kvm_sregs& s = v.sregs();
+    bool lma = (s.efer & (1u << 8)) && (s.cr0 & 0x80000000ull);
+    if (lma) s.efer |= 1u << 10;
+    else s.efer &= ~(1ull << 10);
+  }
+
+  // ---- exits ----
+
+  Step exit_irq() {
+    set_exit(VMX_REASON_IRQ);
+    return Step::Exit;
+  }
+  Step exit_timer() {
+    set_exit(VMX_REASON_VMX_TIMER_EXPIRED);
+    return Step::Exit;
+  }
+
+  // Waits (HLT without HLT exiting) until a kick or the deadline.
+  Step wait_halted() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, kick_signal());
+    for (;;) {
+      if (v.kick.exchange(false)) return exit_irq();
+      uint64_t now = now_ns();
+      if (deadline != kForever && now >= deadline) return exit_timer();
+      uint64_t wait = deadline == kForever ? 100000000ull : std::min<uint64_t>(deadline - now, 100000000ull);
+      timespec ts{static_cast<time_t>(wait / 1000000000ull), static_cast<long>(wait % 1000000000ull)};
+      sigtimedwait(&set, nullptr, &ts);
+    }
+  }
+
+  Step on_hlt() {
+    if (v.ctl(VMCS_CTRL_CPU_BASED) & CPU_BASED_HLT) {
+      v.regs().rip -= 1;  // KVM has stepped over HLT; VMX exits on it
+      v.dirty(KVM_SYNC_X86_REGS);
+      set_exit(VMX_REASON_HLT);
+      v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, 1);
+      return Step::Exit;
+    }
+    v.activity_state = 1;
+    return wait_halted();
+  }
+
+  Step on_io() {
+    kvm_run* rr = run();
+    const auto io = rr->io;
+    bool out = io.direction == KVM_EXIT_IO_OUT;
+    kvm_regs snap = v.regs();
+    if (!out) memset(reinterpret_cast<uint8_t*>(rr) + io.data_offset, 0, io.size * io.count);
+    if (complete_pending()) return Step::Error;
+    uint64_t after_rip = v.regs().rip;
+    CpuMode m = v.mode();
+    uint8_t b[16] = {};
+    auto matches = [&](uint64_t rip, IoInsn* ii) {
+      size_t n = fetch(rip, b);
+      *ii = decode_io(b, n, m);
+      if (!ii->valid || ii->in == out || ii->size != io.size) return false;
+      if (ii->imm) return ii->port_imm == io.port;
+      return ii->string || static_cast<uint16_t>(snap.rdx) == io.port;
+    };
+    uint64_t rip_at = snap.rip;
+    IoInsn ii;
+    bool ok = matches(snap.rip, &ii);
+    if (out && after_rip == snap.rip && !(ok && ii.string)) {
+      // Emulated OUT: KVM already moved RIP past the instruction.
+      ok = false;
+      for (unsigned k = 1; k <= 3 && !ok; ++k) {
+        uint64_t cand = snap.rip - k;
+        if (m != CpuMode::Long64) cand &= 0xffffffffull;
+        if (matches(cand, &ii) && ii.len == k && !ii.string) {
+          ok = true;
+          rip_at = cand;
+        }
+      }
+    }
+    if (!ok) {
+      ii = IoInsn{};
+      ii.in = !out;
+      ii.size = io.size;
+      ii.len = 1;
+    }
+    v.regs() = snap;
+    v.regs().rip = rip_at;
+    v.dirty(KVM_SYNC_X86_REGS);
+    set_exit(VMX_REASON_IO);
+    uint64_t q = (io.size - 1) | (out ? 0 : 8) | (ii.string ? 16 : 0) | (ii.rep ? 32 : 0) | (ii.imm ? 64 : 0) |
+                 (static_cast<uint64_t>(io.port) << 16);
+    v.set_ro(VMCS_RO_EXIT_QUALIFIC, q);
+    v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, ii.len);
+    v.set_ro(VMCS_RO_IO_RCX, snap.rcx);
+    v.set_ro(VMCS_RO_IO_RSI, snap.rsi);
+    v.set_ro(VMCS_RO_IO_RDI, snap.rdi);
+    v.set_ro(VMCS_RO_IO_RIP, rip_at);
+    return Step::Exit;
+  }
+
+  uint64_t gla_bits(uint64_t gpa) {
+    if (v.sregs().cr0 & 0x80000000ull) return 0;  // linear address unknown with paging
+    v.set_ro(VMCS_RO_GUEST_LIN_ADDR, gpa);
+    return (1u << 7) | (1u << 8);
+  }
+
+  void ept_exit(uint64_t gpa, uint64_t access, uint8_t perms) {
+    set_exit(VMX_REASON_EPT_VIOLATION);
+    v.set_ro(VMCS_RO_GUEST_LIN_ADDR, 0);
+    uint64_t q = access | (static_cast<uint64_t>(perms & 7) << 3) | gla_bits(gpa);
+    v.set_ro(VMCS_RO_EXIT_QUALIFIC, q);
+    v.set_ro(VMCS_GUEST_PHYSICAL_ADDRESS, gpa);
+  }
+
+  Step on_mmio() {
+    kvm_run* rr = run();
+    uint64_t gpa = rr->mmio.phys_addr;
+    unsigned len = rr->mmio.len;
+    bool write = rr->mmio.is_write;
+    uint8_t perms = 0;
+    {
+      std::lock_guard lk(vm_mutex());
+      auto e = v.space()->pages().lookup(gpa & ~(kPageSize - 1));
+      if (e) perms = e->perms;
+      if (e && (perms & (write ? kPermWrite : kPermRead)) && (gpa & (kPageSize - 1)) + len <= kPageSize) {
+        // Raced with a memslot update: the page is there, do the access.
+        auto* h = reinterpret_cast<uint8_t*>(e->hva + (gpa & (kPageSize - 1)));
+        if (write) memcpy(h, rr->mmio.data, len);
+        else memcpy(rr->mmio.data, h, len);
+        return Step::Continue;
+      }
+    }
+    CpuMode m = v.mode();
+    uint8_t b[16] = {};
+    if (!write) {
+      kvm_regs snap = v.regs();
+      memset(rr->mmio.data, 0, sizeof rr->mmio.data);
+      if (complete_pending()) return Step::Error;
+      v.regs() = snap;
+      v.dirty(KVM_SYNC_X86_REGS);
+      size_t n = fetch(snap.rip, b);
+      Insn d = decode(b, n, m);
+      ept_exit(gpa, 1, perms);
+      v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, d.len);
+      return Step::Exit;
+    }
+    // Writes: KVM's emulator has already retired the instruction (RIP past
+    // it). Find the instruction that ends at RIP and put RIP back on it.
+    uint64_t rip = v.regs().rip;
+    uint8_t code[32] = {};
+    size_t have = 0;
+    unsigned back = 15;
+    while (back > 0) {
+      have = fetch(rip - back, code);
+      if (have >= back) break;
+      --back;
+    }
+    unsigned found = 0;
+    for (unsigned k = back; k >= 1; --k) {
+      Insn d = decode(code + (back - k), k, m);
+      if (d.len != k || !d.mem_operand) continue;
+      if (d.byte_op != (len == 1)) continue;
+      if (d.map == 0 && !d.byte_op && d.opcode != 0xff && d.opcode != 0x8f && len != d.opsize && len <= 8 &&
+          !(d.opcode >= 0xa4 && d.opcode <= 0xaf))
+        continue;
+      found = k;
+      break;
+    }
+    if (found) {
+      v.regs().rip = rip - found;
+      v.dirty(KVM_SYNC_X86_REGS);
+    } else {
+      log::warn("vcpu {}: MMIO write at {:#x}: could not find the instruction before RIP {:#x}", v.id(), gpa, rip);
+    }
+    ept_exit(gpa, 2, perms);
+    v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, found);
+    return Step::Exit;
+  }
+
+  // Real-mode trap through IVT': rebuild the VMX view of the event.
+  Step on_trap(unsigned n) {
+    kvm_regs& r = v.regs();
+    kvm_sregs& s = v.sregs();
+    uint16_t sp = static_cast<uint16_t>(r.rsp);
+    uint16_t frame[3];
+    for (int i = 0; i < 3; ++i) {
+      uint64_t la = s.ss.base + static_cast<uint16_t>(sp + 2 * i);
+      if (!v.read_gpa(la, &frame[i], 2)) {
+        set_last_error("real-mode trap: interrupt frame not readable");
+        return Step::Error;
+      }
+    }
+    uint16_t ip_after = frame[0], cs = frame[1], flags = frame[2];
+    uint8_t prev[2] = {0, 0};
+    v.read_gpa((static_cast<uint64_t>(cs) << 4) + static_cast<uint16_t>(ip_after - 2), prev, 2);
+    unsigned type = 3, ilen = 0;
+    if (prev[0] == 0xcd && prev[1] == n) type = 4, ilen = 2;
+    else if (n == 3 && prev[1] == 0xcc) type = 6, ilen = 1;
+    else if (n == 4 && prev[1] == 0xce) type = 6, ilen = 1;
+    else if (n == 1 && prev[1] == 0xf1) type = 5, ilen = 1;
+    else if (v.injected_valid && n == v.injected_vector) type = 0;
+    v.injected_valid = false;
+    uint64_t bitmap = v.ctl(VMCS_CTRL_EXC_BITMAP);
+    bool in_limit = 4 * n + 3 <= v.idtr_limit_shadow;
+    bool intercept_exc = (type == 3 || type == 5 || type == 6) && ((bitmap >> n) & 1);
+    if (!intercept_exc && in_limit) {
+      // Deliver through the VMM's IVT; KVM's frame is already right.
+      uint16_t vec[2];
+      if (!v.read_gpa(v.idtr_base_shadow + 4 * n, vec, 4)) {
+        set_last_error("real-mode trap: guest IVT not readable");
+        return Step::Error;
+      }
+      s.cs.selector = vec[1];
+      s.cs.base = static_cast<uint64_t>(vec[1]) << 4;
+      r.rip = vec[0];
+      v.dirty(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
+      return Step::Continue;
+    }
+    // Undo the delivery: back to the state before the event.
+    r.rsp = (r.rsp & ~0xffffull) | static_cast<uint16_t>(sp + 6);
+    r.rflags = (r.rflags & 0x200000ull) | flags | 2;
+    s.cs.selector = cs;
+    s.cs.base = static_cast<uint64_t>(cs) << 4;
+    r.rip = static_cast<uint16_t>(ip_after - ilen);
+    v.dirty(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
+    if (intercept_exc) {
+      set_exit(VMX_REASON_EXC_NMI);
+      v.set_ro(VMCS_RO_VMEXIT_IRQ_INFO, IRQ_INFO_VALID | (type << 8) | n);
+      v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, ilen);
+      return Step::Exit;
+    }
+    if (bitmap & (1u << 13)) {
+      set_exit(VMX_REASON_EXC_NMI);
+      v.set_ro(VMCS_RO_VMEXIT_IRQ_INFO, IRQ_INFO_VALID | IRQ_INFO_HARD_EXC | 13);
+      v.set_ro(VMCS_RO_IDT_VECTOR_INFO, IRQ_INFO_VALID | (type << 8) | n);
+      v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, ilen);
+      return Step::Exit;
+    }
+    set_exit(VMX_REASON_TRIPLE_FAULT);
+    return Step::Exit;
+  }
+
+  Step on_internal_error() {
+    kvm_run* rr = run();
+    if (rr->internal.suberror != KVM_INTERNAL_ERROR_EMULATION) {
+      set_last_error(fmt::format("KVM internal error, suberror {}", rr->internal.suberror));
+      return Step::Error;
+    }
+    kvm_regs& r = v.regs();
+    kvm_sregs& s = v.sregs();
+    if (v.trap_active && v.mode() == CpuMode::Real16 && s.cs.selector >= 0xff00) {
+      unsigned n = 0xffff - s.cs.selector;
+      if (r.rip == 0x10 + 16 * n) return on_trap(n);
+    }
+    // Instruction fetch from a page without a memslot.
+    uint64_t gpa = 0;
+    uint64_t la = s.cs.base + r.rip;
+    if (!v.linear_to_gpa(la, &gpa)) {
+      set_last_error(fmt::format("emulation failure at {:#x}; linear address not translatable", la));
+      return Step::Error;
+    }
+    uint8_t perms = 0;
+    {
+      std::lock_guard lk(vm_mutex());
+      if (auto e = v.space()->pages().lookup(gpa & ~(kPageSize - 1))) perms = e->perms;
+    }
+    if ((perms & kPermExec) && (perms & kPermRead)) {
+      // Mapped and executable: a transient memslot update, or KVM cannot
+      // emulate this instruction. Retry a few times, then give up.
+      if (r.rip == last_fetch_rip && ++fetch_retries > 3) {
+        set_last_error(fmt::format("KVM cannot emulate the instruction at {:#x} (gpa {:#x})", la, gpa));
+        return Step::Error;
+      }
+      last_fetch_rip = r.rip;
+      return Step::Continue;
+    }
+    ept_exit(gpa, 4, perms);
+    return Step::Exit;
+  }
+
+  Step dispatch() {
+    kvm_run* rr = run();
+    switch (rr->exit_reason) {
+      case KVM_EXIT_HLT: return on_hlt();
+      case KVM_EXIT_IO: return on_io();
+      case KVM_EXIT_MMIO: return on_mmio();
+      case KVM_EXIT_INTERNAL_ERROR: return on_internal_error();
+      case KVM_EXIT_SHUTDOWN: set_exit(VMX_REASON_TRIPLE_FAULT); return Step::Exit;
+      case KVM_EXIT_IRQ_WINDOW_OPEN:
+        if (v.ctl(VMCS_CTRL_CPU_BASED) & CPU_BASED_IRQ_WND) {
+          set_exit(VMX_REASON_IRQ_WND);
+          return Step::Exit;
+        }
+        return Step::Continue;
+      case KVM_EXIT_INTR: return Step::Continue;
+      case KVM_EXIT_FAIL_ENTRY:
+        set_exit(VMX_REASON_VMENTRY_GUEST | 0x80000000u);
+        return Step::Exit;
+      default:
+        set_last_error(fmt::format("unexpected KVM exit {}", rr->exit_reason));
+        return Step::Error;
+    }
+  }
+};
+
+hv_return_t LogicalVcpu::run_until(uint64_t deadline) {
+  RunCtx c{*this, deadline};
+  if (kick.exchange(false)) {
+    c.exit_irq();
+    return HV_SUCCESS;
+  }
+  if (deadline != kForever && now_ns() >= deadline) {
+    c.exit_timer();
+    return HV_SUCCESS;
+  }
+  if (hv_return_t r = push_state(); r) return r;
+  c.inject();
+  if (activity_state == 1) {
+    c.wait_halted();
+    c.post_exit_fixups();
+    return HV_SUCCESS;
+  }
+  c.normalize_sregs();
+  c.trap_slot_ok_ = trap_slot_ok;
+  c.prepare_trap();
+  trap_slot_ok = c.trap_slot_ok_;
+  run()->request_interrupt_window = (ctl(VMCS_CTRL_CPU_BASED) & CPU_BASED_IRQ_WND) ? 1 : 0;
+
+  timer_t timer{};
+  bool armed = false;
+  if (deadline != kForever) {
+    sigevent sev{};
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = kick_signal();
+    sev._sigev_un._tid = tid();
+    if (timer_create(CLOCK_MONOTONIC, &sev, &timer) == 0) {
+      itimerspec its{};
+      its.it_value.tv_sec = static_cast<time_t>(deadline / 1000000000ull);
+      its.it_value.tv_nsec = static_cast<long>(deadline % 1000000000ull);
+      timer_settime(timer, TIMER_ABSTIME, &its, nullptr);
+      armed = true;
+    }
+  }
+  hv_return_t result = HV_SUCCESS;
+  kvm_sync_regs backup;
+  for (;;) {
+    bool had_dirty = run()->kvm_dirty_regs != 0;
+    uint64_t dirty_bits = run()->kvm_dirty_regs;
+    if (had_dirty) backup = run()->s.regs;
+    uint64_t t0 = now_ns();
+    auto st = k().run();
+    exec_ns += now_ns() - t0;
+    Step step;
+    if (!st) {
+      int e = st.error().err;
+      if (e == EINTR) {
+        drain_kick_signal();
+        if (kick.exchange(false)) {
+          step = c.exit_irq();
+        } else if (deadline != kForever && now_ns() >= deadline) {
+          step = c.exit_timer();
+        } else {
+          continue;
+        }
+      } else if (e == EINVAL && had_dirty) {
+        // KVM refused the state the VMM set: a VM-entry failure on VMX.
+        run()->s.regs = backup;
+        run()->kvm_dirty_regs = dirty_bits;
+        c.set_exit(VMX_REASON_VMENTRY_GUEST | 0x80000000u);
+        set_last_error("KVM rejected the guest state: " + st.error().describe());
+        break;
+      } else {
+        set_last_error("KVM_RUN: " + st.error().describe());
+        result = HV_ERROR;
+        break;
+      }
+    } else {
+      step = c.dispatch();
+    }
+    if (step == Step::Continue) {
+      if (kick.load()) {
+        // Take the kick before re-entering (the signal may already be gone).
+      }
+      continue;
+    }
+    if (step == Step::Error) result = HV_ERROR;
+    break;
+  }
+  if (armed) timer_delete(timer);
+  c.post_exit_fixups();
+  return result;
+}
+
+}  // namespace hvshim::hv::vcpu
