@@ -1,0 +1,176 @@
+// mach_vm_read / read_list / read_overwrite / write / copy.
+#include <sys/mman.h>
+
+#include <vector>
+
+#include "machvm/vm_test_util.h"
+
+using namespace vmtest;
+
+namespace {
+
+void fill(char* p, size_t n, char seed) {
+  for (size_t i = 0; i < n; ++i) p[i] = static_cast<char>(seed + i * 7);
+}
+
+TEST(Read, ContentsMatchForEverySizeAndOffset) {
+  Alloc al(8 * page());
+  fill(al.p(), al.size, 3);
+  for (mach_vm_size_t size : {1ULL, 4095ULL, 4096ULL, 4097ULL, 3 * 4096ULL + 5}) {
+    for (uint64_t off : {0ULL, 1ULL, 100ULL}) {
+      vm_offset_t data = 0;
+      mach_msg_type_number_t cnt = 0;
+      ASSERT_KR(KERN_SUCCESS, mach_vm_read(mach_task_self(), al.addr + off, size, &data, &cnt));
+      EXPECT_EQ(cnt, size);
+      EXPECT_EQ(std::memcmp(reinterpret_cast<void*>(data), al.p() + off, size), 0) << size << "+" << off;
+      if (size >= 2 * page())
+        EXPECT_EQ(data % page(), off % page()) << "long reads keep the in-page offset";
+      else
+        EXPECT_EQ(data % page(), 0u) << "short reads are page aligned";
+      EXPECT_KR(KERN_SUCCESS, mach_vm_deallocate(mach_task_self(), data, cnt));
+    }
+  }
+}
+
+TEST(Read, IsASnapshot) {
+  Alloc al(4 * page());
+  std::strcpy(al.p() + page(), "snapshot");
+  vm_offset_t data = 0;
+  mach_msg_type_number_t cnt = 0;
+  ASSERT_KR(KERN_SUCCESS, mach_vm_read(mach_task_self(), al.addr, 4 * page(), &data, &cnt));
+  std::strcpy(al.p() + page(), "changed");
+  EXPECT_STREQ(reinterpret_cast<char*>(data + page()), "snapshot");
+  std::strcpy(reinterpret_cast<char*>(data), "mine");
+  EXPECT_EQ(al.p()[0], 0);
+  mach_vm_deallocate(mach_task_self(), data, cnt);
+}
+
+TEST(Read, SnapshotOfSharedEntryKeepsZeroAfterSourceWrite) {
+  // vm_test_cow_before_zf_read: read before the page was ever touched, then
+  // write the source; the copy stays zero.
+  Alloc al(page());
+  memory_object_size_t s = page();
+  mach_port_t h = MACH_PORT_NULL;
+  ASSERT_KR(KERN_SUCCESS, mach_make_memory_entry_64(mach_task_self(), &s, al.addr, VM_PROT_DEFAULT | MAP_MEM_VM_SHARE,
+                                                   &h, MACH_PORT_NULL));
+  vm_offset_t data = 0;
+  mach_msg_type_number_t cnt = 0;
+  ASSERT_KR(KERN_SUCCESS, mach_vm_read(mach_task_self(), al.addr, page(), &data, &cnt));
+  touch_write(al.addr, 1);
+  EXPECT_EQ(*reinterpret_cast<char*>(data), 0);
+  mach_vm_deallocate(mach_task_self(), data, cnt);
+  mach_port_deallocate(mach_task_self(), h);
+}
+
+TEST(Read, ErrorCodes) {
+  vm_offset_t data = 0;
+  mach_msg_type_number_t cnt = 0;
+  EXPECT_KR(KERN_SUCCESS, mach_vm_read(mach_task_self(), 0x1000, 0, &data, &cnt));
+  EXPECT_EQ(data, 0u);
+  EXPECT_KR(KERN_INVALID_ARGUMENT, mach_vm_read(mach_task_self(), 0x1000, 1ULL << 32, &data, &cnt));
+  EXPECT_KR(KERN_INVALID_ADDRESS, mach_vm_read(mach_task_self(), UINT64_MAX - 10, 100, &data, &cnt));
+  Alloc al(4 * page());
+  ASSERT_KR(KERN_SUCCESS, mach_vm_deallocate(mach_task_self(), al.addr + page(), page()));
+  EXPECT_KR(KERN_INVALID_ADDRESS, mach_vm_read(mach_task_self(), al.addr, 4 * page(), &data, &cnt));
+  mach_vm_address_t again = al.addr + page();
+  ASSERT_KR(KERN_SUCCESS, mach_vm_allocate(mach_task_self(), &again, page(), VM_FLAGS_FIXED));
+  ASSERT_KR(KERN_SUCCESS, mach_vm_protect(mach_task_self(), al.addr + page(), page(), FALSE, VM_PROT_WRITE));
+  EXPECT_KR(KERN_PROTECTION_FAILURE, mach_vm_read(mach_task_self(), al.addr, 4 * page(), &data, &cnt));
+  EXPECT_KR(KERN_INVALID_ADDRESS, mach_vm_read(mach_task_self(), al.addr + page(), 16, &data, &cnt));
+  EXPECT_KR(MACH_SEND_INVALID_DEST, mach_vm_read(VM_MAP_NULL, al.addr, 16, &data, &cnt));
+}
+
+TEST(Read, NeverFaultsOnUnmappedMemory) {
+  vm_offset_t data = 0;
+  mach_msg_type_number_t cnt = 0;
+  EXPECT_KR(KERN_INVALID_ADDRESS, mach_vm_read(mach_task_self(), 0x10000, 64, &data, &cnt));
+  void* m = mmap(nullptr, page(), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  EXPECT_KR(KERN_INVALID_ADDRESS, mach_vm_read(mach_task_self(), reinterpret_cast<uint64_t>(m), 64, &data, &cnt));
+  munmap(m, page());
+}
+
+TEST(ReadList, EntriesAndLimits) {
+  Alloc al(2 * page());
+  std::strcpy(al.p(), "first");
+  std::strcpy(al.p() + page(), "second");
+  mach_vm_read_entry_t list = {};
+  list[0] = {al.addr, 6};
+  list[1] = {0x10000, 16};  // unmapped
+  list[2] = {al.addr + page(), 7};
+  list[3] = {al.addr, 0};
+  EXPECT_KR(KERN_INVALID_ADDRESS, mach_vm_read_list(mach_task_self(), list, 4)) << "returns the last error";
+  EXPECT_STREQ(reinterpret_cast<char*>(list[0].address), "first");
+  EXPECT_EQ(list[1].address, 0u);
+  EXPECT_EQ(list[1].size, 0u);
+  EXPECT_STREQ(reinterpret_cast<char*>(list[2].address), "second");
+  EXPECT_EQ(list[3].address, 0u);
+  mach_vm_deallocate(mach_task_self(), list[0].address, list[0].size);
+  mach_vm_deallocate(mach_task_self(), list[2].address, list[2].size);
+  EXPECT_KR(KERN_INVALID_ARGUMENT, mach_vm_read_list(mach_task_self(), list, VM_MAP_ENTRY_MAX + 1));
+}
+
+TEST(ReadOverwrite, UnalignedOverwriteKeepsNeighbours) {
+  // map_read_overwrite: copy 4 bytes short at an offset of 4; first and last
+  // words of the destination must survive.
+  Alloc src(page()), dst(page());
+  std::memset(src.p(), 'S', page());
+  std::memset(dst.p(), 'D', page());
+  mach_vm_size_t out = 0;
+  ASSERT_KR(KERN_SUCCESS, mach_vm_read_overwrite(mach_task_self(), src.addr + 4, page() - 8, dst.addr + 4, &out));
+  EXPECT_EQ(out, page() - 8);
+  EXPECT_EQ(std::memcmp(dst.p(), "DDDD", 4), 0);
+  EXPECT_EQ(std::memcmp(dst.p() + page() - 4, "DDDD", 4), 0);
+  EXPECT_EQ(dst.p()[4], 'S');
+  EXPECT_EQ(dst.p()[page() - 5], 'S');
+  ASSERT_KR(KERN_SUCCESS, mach_vm_protect(mach_task_self(), dst.addr, page(), FALSE, VM_PROT_READ));
+  EXPECT_KR(KERN_INVALID_ADDRESS, mach_vm_read_overwrite(mach_task_self(), src.addr, 64, dst.addr, &out));
+}
+
+TEST(Write, ContentsAndErrorCodes) {
+  Alloc dst(4 * page());
+  std::vector<char> buf(2 * page() + 1);
+  fill(buf.data(), buf.size(), 9);
+  for (size_t n : {size_t{1}, size_t{4095}, size_t{4097}, buf.size()}) {
+    ASSERT_KR(KERN_SUCCESS, mach_vm_write(mach_task_self(), dst.addr + 1, reinterpret_cast<vm_offset_t>(buf.data()),
+                                         static_cast<mach_msg_type_number_t>(n)));
+    EXPECT_EQ(std::memcmp(dst.p() + 1, buf.data(), n), 0);
+  }
+  ASSERT_KR(KERN_SUCCESS, mach_vm_protect(mach_task_self(), dst.addr + 2 * page(), page(), FALSE, VM_PROT_READ));
+  EXPECT_KR(KERN_PROTECTION_FAILURE, mach_vm_write(mach_task_self(), dst.addr + page(),
+                                                   reinterpret_cast<vm_offset_t>(buf.data()), 2 * page()));
+  EXPECT_KR(KERN_INVALID_ADDRESS, mach_vm_write(mach_task_self(), dst.addr + 2 * page(),
+                                                reinterpret_cast<vm_offset_t>(buf.data()), 16));
+  ASSERT_KR(KERN_SUCCESS, mach_vm_deallocate(mach_task_self(), dst.addr + 3 * page(), page()));
+  EXPECT_KR(KERN_INVALID_ADDRESS, mach_vm_write(mach_task_self(), dst.addr + 3 * page(),
+                                                reinterpret_cast<vm_offset_t>(buf.data()), 16));
+  // A bad source buffer fails before the destination is considered.
+  void* none = mmap(nullptr, page(), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  EXPECT_KR(MACH_SEND_INVALID_MEMORY,
+            mach_vm_write(mach_task_self(), dst.addr, reinterpret_cast<vm_offset_t>(none), 16));
+  EXPECT_KR(MACH_SEND_INVALID_MEMORY, mach_vm_write(mach_task_self(), 0x10000, 0x20000, 16));
+  munmap(none, page());
+  EXPECT_KR(KERN_SUCCESS, mach_vm_write(mach_task_self(), 0, 0, 0));
+}
+
+TEST(Copy, ContentsOverlapAndErrorCodes) {
+  Alloc al(8 * page());
+  fill(al.p(), 8 * page(), 1);
+  std::vector<char> expect(al.p(), al.p() + 8 * page());
+  ASSERT_KR(KERN_SUCCESS, mach_vm_copy(mach_task_self(), al.addr, 4 * page(), al.addr + 4 * page()));
+  EXPECT_EQ(std::memcmp(al.p() + 4 * page(), expect.data(), 4 * page()), 0);
+  // Overlapping: behaves like memmove.
+  fill(al.p(), 8 * page(), 2);
+  std::vector<char> before(al.p(), al.p() + 8 * page());
+  ASSERT_KR(KERN_SUCCESS, mach_vm_copy(mach_task_self(), al.addr, 5 * page() + 3, al.addr + 2 * page() + 1));
+  EXPECT_EQ(std::memcmp(al.p() + 2 * page() + 1, before.data(), 5 * page() + 3), 0);
+  EXPECT_KR(KERN_SUCCESS, mach_vm_copy(mach_task_self(), 0, 0, 0));
+  EXPECT_KR(KERN_INVALID_ADDRESS, mach_vm_copy(mach_task_self(), al.addr, UINT32_MAX - 1, al.addr));
+  EXPECT_KR(KERN_INVALID_ADDRESS, mach_vm_copy(mach_task_self(), UINT64_MAX - 5, 100, al.addr));
+  EXPECT_KR(KERN_INVALID_ADDRESS, mach_vm_copy(mach_task_self(), al.addr, 100, UINT64_MAX - 5));
+  ASSERT_KR(KERN_SUCCESS, mach_vm_protect(mach_task_self(), al.addr, 4 * page(), FALSE, VM_PROT_NONE));
+  EXPECT_KR(KERN_PROTECTION_FAILURE, mach_vm_copy(mach_task_self(), al.addr, 4 * page(), al.addr + 4 * page()));
+  EXPECT_KR(KERN_PROTECTION_FAILURE, mach_vm_copy(mach_task_self(), al.addr + 4 * page(), 4 * page(), al.addr));
+  EXPECT_KR(KERN_INVALID_ADDRESS, mach_vm_copy(mach_task_self(), al.addr, 16, al.addr + 4 * page()));
+}
+
+}  // namespace
