@@ -115,12 +115,38 @@ hv_return_t Space::update(uint64_t lo, uint64_t hi, Change change) {
   auto fits = [&](const SlotPlan& p) { return slots_.count() - p.remove.size() + p.add.size() <= limit; };
   SlotPlan plan = plan_slots(affected, after, chunk);
   if (!fits(plan)) plan = plan_slots(affected, after, /*chunk=*/false);
+  if (!fits(plan) && only_loosens(lo, hi, after)) {
+    // Out of memslots, but every page keeps a slot and only gains access:
+    // leave KVM's layout stricter than the page map. Accesses the map allows
+    // then exit and are completed from host memory (allowed_access.h), so
+    // the guest sees the new permissions, at the price of an exit per access.
+    log::debug("space {}: memslots exhausted, [{:#x}, {:#x}) stays stricter in KVM", id_, lo, hi);
+    return HV_SUCCESS;
+  }
   if (!fits(plan)) {
     set_last_error(fmt::format("memslot limit reached: {} installed, change needs {} more, limit {}", slots_.count(),
                                plan.add.size() - plan.remove.size(), limit));
     return HV_NO_RESOURCES;
   }
   return apply(plan);
+}
+
+bool Space::only_loosens(uint64_t lo, uint64_t hi, const std::vector<Extent>& after) const {
+  auto rank = [](uint8_t perms) { return static_cast<int>(slot_kind(perms)); };
+  auto before = pages_.extents_in(lo, hi);
+  size_t j = 0;
+  for (const auto& b : before) {
+    // Pages without a slot cannot be left behind: an instruction fetch from
+    // them could not be completed.
+    if (slot_kind(b.perms) == SlotKind::absent) return false;
+    for (uint64_t pg = b.gpa; pg < b.end(); pg += kPageSize) {
+      while (j < after.size() && after[j].end() <= pg) ++j;
+      if (j == after.size() || after[j].gpa > pg) return false;  // unmapped by the change
+      if (after[j].hva + (pg - after[j].gpa) != b.hva + (pg - b.gpa)) return false;
+      if (rank(after[j].perms) < rank(b.perms)) return false;
+    }
+  }
+  return !before.empty();
 }
 
 hv_return_t Space::map(uint64_t hva, uint64_t gpa, uint64_t size, uint8_t perms) {

@@ -48,6 +48,9 @@ class Space {
   // is updated first; the page map only once KVM has taken the new slots.
   template <class Change>
   hv_return_t update(uint64_t lo, uint64_t hi, Change change);
+  // True when a change of [lo, hi) to `after` only widens access of pages
+  // that already have a slot (absent < read-only < read-write).
+  bool only_loosens(uint64_t lo, uint64_t hi, const std::vector<Extent>& after) const;
   // Installs a plan; on any failure undoes what it did and reports it.
   hv_return_t apply(const SlotPlan& plan);
 

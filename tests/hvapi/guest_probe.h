@@ -43,6 +43,9 @@ class GuestProbe {
   // read failed). Exec is only attempted when the page holds a stub.
   std::string access(uint64_t gpa, bool try_exec = false);
 
+  // Accesses KVM reported as MMIO that the page map allowed (completed).
+  unsigned completed_accesses() const { return completed_; }
+
   // Writes `mov eax, tag; out 0x12, eax; hlt` at host address `p`.
   static void place_exec_stub(void* p, uint32_t tag);
 
@@ -52,6 +55,7 @@ class GuestProbe {
   Probe run_stub(uint64_t rip, uint64_t rbx, uint64_t rcx);
 
   hv_vm_space_t space_ = 0;
+  unsigned completed_ = 0;
   void* code_ = nullptr;
   std::unique_ptr<hvshim::kvm::Vcpu> vcpu_;
 };

@@ -234,3 +234,50 @@ TEST(Extension, LastErrorNamesTheFailedCheck) {
 
 }  // namespace
 }  // namespace hvtest
+
+#include "hvapi/vm_instance.h"
+
+namespace hvtest {
+namespace {
+
+void set_slot_limit(uint32_t n) {
+  std::lock_guard lk(hvshim::hv::vm_mutex());
+  hvshim::hv::current_vm()->space(0)->set_slot_limit_for_testing(n);
+}
+
+size_t slot_count() {
+  std::lock_guard lk(hvshim::hv::vm_mutex());
+  return hvshim::hv::current_vm()->space(0)->slots().count();
+}
+
+TEST_F(ErrorsTest, OutOfSlotsAGrantStillTakesEffectThroughExits) {
+  HostMem m(8 * P);
+  for (int i = 0; i < 8; ++i) m.set_word(i, 0x500 + i);
+  ASSERT_EQ(hv_vm_map(m.data(), kBase, 8 * P, RW), HV_SUCCESS);
+  ASSERT_EQ(hv_vm_protect(kBase, 8 * P, HV_MEMORY_READ), HV_SUCCESS);
+  set_slot_limit(uint32_t(slot_count()));
+  // Needs two more slots than are left: write-protecting is refused ...
+  ASSERT_EQ(hv_vm_protect(kBase + 3 * P, P, 0), HV_NO_RESOURCES);
+  EXPECT_EQ(guest->access(kBase + 3 * P), "r--");
+  // ... but granting write succeeds; KVM keeps the page read-only and the
+  // guest's writes are completed from the page map.
+  ASSERT_EQ(hv_vm_protect(kBase + 3 * P, P, RW), HV_SUCCESS);
+  unsigned before = guest->completed_accesses();
+  ASSERT_TRUE(guest->write32(kBase + 3 * P + 4, 0xabc).ok());
+  EXPECT_GT(guest->completed_accesses(), before) << "the write went through an exit";
+  uint32_t v;
+  memcpy(&v, m.page(3) + 4, 4);
+  EXPECT_EQ(v, 0xabcu);
+  EXPECT_EQ(sweep(*guest, kBase, 8), "r-- r-- r-- rw- r-- r-- r-- r--");
+  // Once slots are available again, the next change there installs the
+  // real layout and the writes no longer exit.
+  set_slot_limit(32000);
+  ASSERT_EQ(hv_vm_protect(kBase + 2 * P, P, HV_MEMORY_READ), HV_SUCCESS);
+  before = guest->completed_accesses();
+  ASSERT_TRUE(guest->write32(kBase + 3 * P + 4, 0xdef).ok());
+  EXPECT_EQ(guest->completed_accesses(), before);
+  EXPECT_EQ(sweep(*guest, kBase, 8), "r-- r-- r-- rw- r-- r-- r-- r--");
+}
+
+}  // namespace
+}  // namespace hvtest
