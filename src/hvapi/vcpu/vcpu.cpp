@@ -80,7 +80,12 @@ const std::vector<kvm_cpuid_entry2>& guest_cpuid(const kvm::System& sys) {
 
 hv_return_t LogicalVcpu::make_kcpu(Space* space, KCpu* out) {
   VmInstance* vm = current_vm();
+  // KVM never frees a vCPU before its VM, so an id whose vCPU was destroyed
+  // stays taken: use the logical id if KVM still has it, else the next one.
   auto v = space->kvm_vm().create_vcpu(vm->system(), id_);
+  for (unsigned kid = 0; !v && v.error().err == EEXIST && kid < 4096; ++kid) {
+    if (kid != id_) v = space->kvm_vm().create_vcpu(vm->system(), kid);
+  }
   if (!v) return kvm_fail(v.error());
   auto kv = std::make_unique<kvm::Vcpu>(std::move(*v));
   if (auto st = kvmfix::set_cpuid(kv->fd(), guest_cpuid(vm->system())); !st) return kvm_fail(st.error());
