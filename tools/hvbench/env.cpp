@@ -12,6 +12,8 @@
 #include "harness.h"
 #include "hvapi/vm_instance.h"
 
+#pragma weak hv_vcpu_destroy
+
 namespace hvbench {
 
 double Samples::quantile(double q) const {
@@ -135,6 +137,7 @@ std::unique_ptr<Env> Env::create(std::string* err) {
 Env::~Env() {
   shim_guest.reset();
   raw_guest.reset();
+  if (hv_vcpu >= 0 && &hv_vcpu_destroy) hv_vcpu_destroy(static_cast<hv_vcpuid_t>(hv_vcpu));
   hv_vm_unmap(kSysGpa, kSysSize);
   hv_vm_destroy();
 }

@@ -90,6 +90,11 @@ class Env {
   int64_t raw_page_add(uint64_t hva);
   size_t shim_slot_count() const;
 
+  // One hv vCPU for the whole run (owned by the main thread), created by the
+  // first case that needs it; -1 until then.
+  int64_t hv_vcpu = -1;
+  std::string hv_vcpu_error;
+
   std::mt19937_64 rng{0x68766265};
 
  private:
@@ -116,6 +121,7 @@ void case_map_unmap(Env&, const Config&, std::vector<Result>&);
 void case_protect_toggle(Env&, const Config&, std::vector<Result>&);
 void case_protect_toggle_private(Env&, const Config&, std::vector<Result>&);
 void case_dirty_pass(Env&, const Config&, std::vector<Result>&);
+void case_exit_roundtrip(Env&, const Config&, std::vector<Result>&);
 void case_dirty_cycle(Env&, const Config&, std::vector<Result>&);
 void case_log_overhead(Env&, const Config&, std::vector<Result>&);
 

@@ -32,6 +32,7 @@ const Group kGroups[] = {
     {"map_unmap", case_map_unmap},
     {"protect_page_toggle", case_protect_toggle},
     {"protect_page_toggle_private", case_protect_toggle_private},
+    {"exit_roundtrip", case_exit_roundtrip},
     {"dirty_cycle", case_dirty_cycle},
     {"dirty_pass", case_dirty_pass},
     {"log_overhead", case_log_overhead},
@@ -87,7 +88,8 @@ void usage() {
       "  --quick    small sizes and iteration counts (< 1 min), for CI smoke runs\n"
       "  --json     write [{case, shim_ns, native_ns, ratio, status, note}, ...] to FILE\n"
       "  --filter   run only case groups matching REGEX (map_unmap, protect_page_toggle,\n"
-      "             protect_page_toggle_private, dirty_cycle, dirty_pass, log_overhead)\n"
+      "             protect_page_toggle_private, exit_roundtrip, dirty_cycle, dirty_pass,\n"
+      "             log_overhead)\n"
       "  --verbose  print each result's note (what was measured, spread)\n"
       "Run pinned: taskset -c 0 hvbench ...\n",
       stderr);
