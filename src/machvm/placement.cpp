@@ -5,6 +5,7 @@
 #include <atomic>
 #include <bit>
 #include <cerrno>
+#include <vector>
 
 #include "machvm/fail.h"
 #include "machvm/page.h"
@@ -154,15 +155,28 @@ kern_return_t place(Task& t, const PlaceRequest& r, uint64_t& out) {
     }
   } else {
     // Build the new mapping off to the side, then move it over the old one;
-    // a failure before the move leaves the old mapping untouched.
+    // a failure before the move leaves the old mapping untouched. Holes in
+    // the target get placeholders first so the side range cannot land there.
+    std::vector<std::pair<uint64_t, uint64_t>> placeholders;
+    auto drop_placeholders = [&] {
+      for (auto [s, e] : placeholders) munmap(reinterpret_cast<void*>(s), e - s);
+    };
+    for (const Segment& s : segments(t, at, at + len)) {
+      if (s.kind != Segment::hole) continue;
+      if (reserve_fixed(s.start, s.end - s.start) == KERN_SUCCESS) placeholders.emplace_back(s.start, s.end);
+    }
     uint64_t scratch = 0;
     kern_return_t kr = reserve_kernel_choice(len, page_size(), scratch);
-    if (kr != KERN_SUCCESS) return kr;
+    if (kr != KERN_SUCCESS) {
+      drop_placeholders();
+      return kr;
+    }
     uint64_t p = scratch;
     for (const Piece& pc : r.pieces) {
       if (map_piece(p, pc, r.cur) == MAP_FAILED) {
         int e = errno;
         munmap(reinterpret_cast<void*>(scratch), len);
+        drop_placeholders();
         return fail(KERN_RESOURCE_SHORTAGE, "mmap of object {}: {}", pc.obj->id(), errno_text(e));
       }
       p += pc.len;
@@ -174,6 +188,8 @@ kern_return_t place(Task& t, const PlaceRequest& r, uint64_t& out) {
       if (m == MAP_FAILED) {
         int e = errno;
         munmap(reinterpret_cast<void*>(scratch), len);
+        for (auto [s, en] : placeholders)
+          if (s >= at + off) munmap(reinterpret_cast<void*>(s), en - s);
         // Pieces already moved replaced old pages; put the old objects back.
         for (auto it = t.map.first_ending_after(at); it != t.map.end() && it->second.start < at + off; ++it) {
           Entry& old = it->second;

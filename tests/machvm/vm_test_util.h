@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <mach/mach.h>
 
+#include "common/last_error.h"
 #include "machvm/kr_name.h"
 
 namespace vmtest {
@@ -19,7 +20,8 @@ inline ::testing::AssertionResult kr_is(const char* /*want_expr*/, const char* g
                                         kern_return_t got) {
   if (want == got) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << got_expr << " returned " << hvshim::machvm::kr_name(got) << " (" << got
-                                       << "), expected " << hvshim::machvm::kr_name(want) << " (" << want << ")";
+                                       << "), expected " << hvshim::machvm::kr_name(want) << " (" << want << ")"
+                                       << "; last error: " << hvshim::last_error_cstr();
 }
 }  // namespace vmtest
 

@@ -1,0 +1,170 @@
+// mach_vm_region flavors, region_recurse, page_query/page_info, and the
+// regions we did not create.
+#include <sys/mman.h>
+
+#include <chrono>
+#include <vector>
+
+#include "machvm/vm_test_util.h"
+
+using namespace vmtest;
+
+namespace {
+
+TEST(Region, FlavorAndCountChecks) {
+  Alloc al(page());
+  mach_vm_address_t r = al.addr;
+  mach_vm_size_t s = 0;
+  int info[64] = {};
+  mach_msg_type_number_t count = VM_REGION_BASIC_INFO_COUNT_64 - 1;
+  mach_port_t obj;
+  EXPECT_KR(KERN_INVALID_ARGUMENT, mach_vm_region(mach_task_self(), &r, &s, VM_REGION_BASIC_INFO_64, info, &count, &obj));
+  count = 64;
+  EXPECT_KR(KERN_INVALID_ARGUMENT, mach_vm_region(mach_task_self(), &r, &s, 99, info, &count, &obj));
+  count = 64;
+  EXPECT_KR(KERN_SUCCESS, mach_vm_region(mach_task_self(), &r, &s, VM_REGION_BASIC_INFO, info, &count, &obj));
+  EXPECT_EQ(count, VM_REGION_BASIC_INFO_COUNT_64) << "mach_vm_region answers BASIC_INFO with the 64-bit layout";
+  EXPECT_EQ(obj, static_cast<mach_port_t>(MACH_PORT_NULL));
+  vm_address_t vr = al.addr;
+  vm_size_t vs = 0;
+  count = VM_REGION_BASIC_INFO_COUNT;
+  ASSERT_KR(KERN_SUCCESS, vm_region(mach_task_self(), &vr, &vs, VM_REGION_BASIC_INFO, info, &count, &obj));
+  auto* b = reinterpret_cast<vm_region_basic_info_data_t*>(info);
+  EXPECT_EQ(b->protection, VM_PROT_DEFAULT);
+  EXPECT_EQ(b->max_protection, VM_PROT_ALL);
+  EXPECT_EQ(b->inheritance, VM_INHERIT_COPY);
+  EXPECT_EQ(vs, page());
+}
+
+TEST(Region, NothingAboveIsInvalidAddress) {
+  mach_vm_address_t r = 0x00007ffffffff000ULL;
+  mach_vm_size_t s = 0;
+  kern_return_t kr;
+  basic_info(r, s, &kr);
+  EXPECT_KR(KERN_INVALID_ADDRESS, kr);
+  EXPECT_EQ(r, 0x00007ffffffff000ULL) << "a failed lookup leaves the address alone";
+}
+
+TEST(Region, ReportsTheStackAndLibrariesFromTheKernel) {
+  int local = 0;
+  mach_vm_address_t r = reinterpret_cast<uint64_t>(&local);
+  mach_vm_size_t s = 0;
+  auto info = basic_info(r, s);
+  EXPECT_LE(r, reinterpret_cast<uint64_t>(&local));
+  EXPECT_GT(r + s, reinterpret_cast<uint64_t>(&local));
+  EXPECT_EQ(info.protection, VM_PROT_READ | VM_PROT_WRITE);
+  r = reinterpret_cast<uint64_t>(&mach_vm_allocate);
+  info = basic_info(r, s);
+  EXPECT_TRUE(info.protection & VM_PROT_EXECUTE);
+}
+
+TEST(Region, WalkVisitsOurRegionsInOrder) {
+  // Three separate allocations with a hole in the middle; a walk from the
+  // first finds each, with their own attributes.
+  mach_vm_address_t base = 0;
+  ASSERT_KR(KERN_SUCCESS, mach_vm_allocate(mach_task_self(), &base, 5 * page(), VM_FLAGS_ANYWHERE));
+  ASSERT_KR(KERN_SUCCESS, mach_vm_deallocate(mach_task_self(), base + 2 * page(), page()));
+  ASSERT_KR(KERN_SUCCESS, mach_vm_protect(mach_task_self(), base + 3 * page(), 2 * page(), FALSE, VM_PROT_READ));
+  mach_vm_address_t r = base;
+  mach_vm_size_t s = 0;
+  basic_info(r, s);
+  EXPECT_EQ(r, base);
+  EXPECT_EQ(s, 2 * page());
+  r += s;
+  auto info = basic_info(r, s);
+  EXPECT_EQ(r, base + 3 * page());
+  EXPECT_EQ(s, 2 * page());
+  EXPECT_EQ(info.protection, VM_PROT_READ);
+  mach_vm_deallocate(mach_task_self(), base, 5 * page());
+}
+
+TEST(Region, ExtendedAndTopInfo) {
+  Alloc al(4 * page());
+  touch_write(al.addr);
+  touch_write(al.addr + 2 * page());
+  vm_region_extended_info_data_t x{};
+  mach_msg_type_number_t count = VM_REGION_EXTENDED_INFO_COUNT;
+  mach_vm_address_t r = al.addr;
+  mach_vm_size_t s = 0;
+  mach_port_t obj;
+  ASSERT_KR(KERN_SUCCESS, mach_vm_region(mach_task_self(), &r, &s, VM_REGION_EXTENDED_INFO,
+                                        reinterpret_cast<vm_region_info_t>(&x), &count, &obj));
+  EXPECT_EQ(x.pages_resident, 2u);
+  EXPECT_EQ(x.share_mode, SM_PRIVATE);
+  EXPECT_EQ(x.protection, VM_PROT_DEFAULT);
+  vm_region_top_info_data_t t{};
+  count = VM_REGION_TOP_INFO_COUNT;
+  ASSERT_KR(KERN_SUCCESS, mach_vm_region(mach_task_self(), &r, &s, VM_REGION_TOP_INFO,
+                                        reinterpret_cast<vm_region_info_t>(&t), &count, &obj));
+  EXPECT_EQ(t.private_pages_resident, 2u);
+  EXPECT_NE(t.obj_id, 0u);
+  Alloc untouched(page());
+  r = untouched.addr;
+  count = VM_REGION_EXTENDED_INFO_COUNT;
+  ASSERT_KR(KERN_SUCCESS, mach_vm_region(mach_task_self(), &r, &s, VM_REGION_EXTENDED_INFO,
+                                        reinterpret_cast<vm_region_info_t>(&x), &count, &obj));
+  EXPECT_EQ(x.share_mode, SM_EMPTY);
+}
+
+TEST(RegionRecurse, ShortAndFullSubmapInfo) {
+  Alloc al(2 * page());
+  mach_vm_address_t r = al.addr;
+  mach_vm_size_t s = 0;
+  natural_t depth = 0;
+  vm_region_submap_info_data_64_t full{};
+  mach_msg_type_number_t count = 11;
+  EXPECT_KR(KERN_INVALID_ARGUMENT, mach_vm_region_recurse(mach_task_self(), &r, &s, &depth,
+                                                          reinterpret_cast<vm_region_recurse_info_t>(&full), &count));
+  count = VM_REGION_SUBMAP_SHORT_INFO_COUNT_64;
+  vm_region_submap_short_info_data_64_t sh{};
+  ASSERT_KR(KERN_SUCCESS, mach_vm_region_recurse(mach_task_self(), &r, &s, &depth,
+                                                reinterpret_cast<vm_region_recurse_info_t>(&sh), &count));
+  EXPECT_EQ(count, VM_REGION_SUBMAP_SHORT_INFO_COUNT_64);
+  EXPECT_EQ(sh.protection, VM_PROT_DEFAULT);
+  EXPECT_EQ(sh.is_submap, 0u);
+  count = VM_REGION_SUBMAP_INFO_COUNT_64;
+  ASSERT_KR(KERN_SUCCESS, mach_vm_region_recurse(mach_task_self(), &r, &s, &depth,
+                                                reinterpret_cast<vm_region_recurse_info_t>(&full), &count));
+  EXPECT_EQ(count, VM_REGION_SUBMAP_INFO_COUNT_64);
+  EXPECT_EQ(full.object_id_full, static_cast<vm_object_id_t>(sh.object_id));
+  EXPECT_EQ(depth, 0u);
+  EXPECT_EQ(r, al.addr);
+  EXPECT_EQ(s, 2 * page());
+  count = VM_REGION_SUBMAP_INFO_V1_COUNT_64;
+  ASSERT_KR(KERN_SUCCESS, mach_vm_region_recurse(mach_task_self(), &r, &s, &depth,
+                                                reinterpret_cast<vm_region_recurse_info_t>(&full), &count));
+  EXPECT_EQ(count, VM_REGION_SUBMAP_INFO_V1_COUNT_64);
+  r = 0x00007ffffffff000ULL;
+  count = VM_REGION_SUBMAP_INFO_COUNT_64;
+  EXPECT_KR(KERN_INVALID_ADDRESS, mach_vm_region_recurse(mach_task_self(), &r, &s, &depth,
+                                                         reinterpret_cast<vm_region_recurse_info_t>(&full), &count));
+}
+
+TEST(PageQuery, PresentAndUnmapped) {
+  Alloc al(2 * page());
+  integer_t disp = -1, refs = -1;
+  ASSERT_KR(KERN_SUCCESS, mach_vm_page_query(mach_task_self(), al.addr, &disp, &refs));
+  EXPECT_EQ(disp & VM_PAGE_QUERY_PAGE_PRESENT, 0);
+  touch_write(al.addr);
+  ASSERT_KR(KERN_SUCCESS, mach_vm_page_query(mach_task_self(), al.addr, &disp, &refs));
+  EXPECT_TRUE(disp & VM_PAGE_QUERY_PAGE_PRESENT);
+  EXPECT_TRUE(disp & VM_PAGE_QUERY_PAGE_DIRTY);
+  EXPECT_GE(refs, 1);
+  ASSERT_KR(KERN_SUCCESS, mach_vm_page_query(mach_task_self(), 0x10000, &disp, &refs));
+  EXPECT_EQ(disp, 0);
+  EXPECT_EQ(refs, 0);
+  vm_page_info_basic_data_t pi{};
+  mach_msg_type_number_t count = VM_PAGE_INFO_BASIC_COUNT;
+  ASSERT_KR(KERN_SUCCESS, mach_vm_page_info(mach_task_self(), al.addr + page(), VM_PAGE_INFO_BASIC,
+                                           reinterpret_cast<vm_page_info_t>(&pi), &count));
+  EXPECT_EQ(pi.offset, page());
+  EXPECT_NE(pi.object_id, 0u);
+  count = VM_PAGE_INFO_BASIC_COUNT - 1;
+  EXPECT_KR(KERN_INVALID_ARGUMENT, mach_vm_page_info(mach_task_self(), al.addr, VM_PAGE_INFO_BASIC,
+                                                     reinterpret_cast<vm_page_info_t>(&pi), &count));
+  count = VM_PAGE_INFO_BASIC_COUNT;
+  EXPECT_KR(KERN_INVALID_ARGUMENT,
+            mach_vm_page_info(mach_task_self(), al.addr, 2, reinterpret_cast<vm_page_info_t>(&pi), &count));
+}
+
+}  // namespace
