@@ -18,7 +18,15 @@
 namespace hvshim::machvm {
 
 namespace {
+// A task port names a process, not a pid slot: once the process is gone
+// the port is dead, as on macOS.
+kern_return_t check_alive(pid_t pid) {
+  if (kill(pid, 0) != 0 && errno == ESRCH) return fail(MACH_SEND_INVALID_DEST, "pid {} is gone", pid);
+  return KERN_SUCCESS;
+}
+
 kern_return_t check_remote(pid_t pid, uint64_t addr, uint64_t size, vm_prot_t need, const char* what) {
+  if (kern_return_t kr = check_alive(pid); kr != KERN_SUCCESS) return kr;
   PageRange r;
   if (!page_range(addr, size, r)) return fail(KERN_INVALID_ADDRESS, "{}: range wraps", what);
   uint64_t at = r.start;
@@ -60,9 +68,9 @@ kern_return_t remote_region(pid_t pid, uint64_t& addr, uint64_t& size, int flavo
     return fail(KERN_NOT_SUPPORTED, "region flavor {} on another process", flavor);
   unsigned need = flavor == VM_REGION_BASIC_INFO_64 ? VM_REGION_BASIC_INFO_COUNT_64 : VM_REGION_BASIC_INFO_COUNT;
   if (count < need || !info) return fail(KERN_INVALID_ARGUMENT, "info count {} too small", count);
+  if (kern_return_t kr = check_alive(pid); kr != KERN_SUCCESS) return kr;
   auto v = kernel_vma_at_or_after(pid, addr);
   if (!v || v->start >= user_va_end()) {
-    if (kill(pid, 0) != 0 && errno == ESRCH) return fail(MACH_SEND_INVALID_DEST, "pid {} is gone", pid);
     return fail(KERN_INVALID_ADDRESS, "pid {}: no region at or above {:#x}", pid, addr);
   }
   if (flavor == VM_REGION_BASIC_INFO_64) {
@@ -89,6 +97,7 @@ kern_return_t remote_region(pid_t pid, uint64_t& addr, uint64_t& size, int flavo
 }
 
 kern_return_t remote_read(pid_t pid, uint64_t addr, uint64_t size, uint64_t& data, uint64_t& count) {
+  if (kern_return_t kr = check_alive(pid); kr != KERN_SUCCESS) return kr;
   if (size == 0) {
     data = count = 0;
     return KERN_SUCCESS;

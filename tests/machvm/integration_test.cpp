@@ -1,0 +1,90 @@
+// Logging, last-error text, and the backing identity other layers use.
+#include <sys/mman.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "common/last_error.h"
+#include "common/log.h"
+#include "machvm/backing.h"
+#include "machvm/vm_test_util.h"
+
+using namespace vmtest;
+
+namespace {
+
+TEST(Logging, DebugShowsEveryCallWithArgumentsResultAndDuration) {
+  char path[] = "/tmp/machvm-log-XXXXXX";
+  int fd = mkstemp(path);
+  close(fd);
+  setenv("HVSHIM_LOG", "debug", 1);
+  setenv("HVSHIM_LOG_FILE", path, 1);
+  hvshim::log::reload_from_env();
+  mach_vm_address_t a = 0;
+  mach_vm_allocate(mach_task_self(), &a, 1ULL << 62, VM_FLAGS_ANYWHERE);
+  mach_vm_allocate(mach_task_self(), &a, page(), VM_FLAGS_ANYWHERE);
+  mach_vm_deallocate(mach_task_self(), a, page());
+  unsetenv("HVSHIM_LOG");
+  unsetenv("HVSHIM_LOG_FILE");
+  hvshim::log::reload_from_env();
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string log = ss.str();
+  unlink(path);
+  EXPECT_NE(log.find("mach_vm_allocate(task=0x103 addr=0x0 size=0x4000000000000000 flags=0x1"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("= KERN_NO_SPACE (3) in "), std::string::npos) << log;
+  EXPECT_NE(log.find("mach_vm_deallocate("), std::string::npos) << log;
+  EXPECT_NE(log.find(" us"), std::string::npos) << log;
+}
+
+TEST(Logging, FailuresLeaveAReason) {
+  Alloc al(page());
+  ASSERT_KR(KERN_SUCCESS, mach_vm_protect(mach_task_self(), al.addr, page(), TRUE, VM_PROT_READ));
+  EXPECT_KR(KERN_PROTECTION_FAILURE, mach_vm_protect(mach_task_self(), al.addr, page(), FALSE, VM_PROT_ALL));
+  std::string e = hvshim::last_error_cstr();
+  EXPECT_NE(e.find("KERN_PROTECTION_FAILURE"), std::string::npos) << e;
+  EXPECT_NE(e.find("maximum protection"), std::string::npos) << e;
+}
+
+TEST(Backing, AllocationsHaveAnAliasableIdentity) {
+  // What a VMM does with guest RAM: allocate with mach_vm_allocate, then let
+  // another layer map the same pages (here: a second mmap of the fd).
+  const mach_vm_size_t ram = 64ULL << 20;
+  mach_vm_address_t guest = 0;
+  ASSERT_KR(KERN_SUCCESS, mach_vm_allocate(mach_task_self(), &guest, ram, VM_FLAGS_ANYWHERE));
+  std::strcpy(reinterpret_cast<char*>(guest + (40 << 20)), "guest page");
+  hvshim::machvm::Backing b;
+  ASSERT_KR(KERN_SUCCESS, hvshim::machvm::backing_of(guest, b));
+  EXPECT_GE(b.fd, 0);
+  EXPECT_EQ(b.length, ram);
+  EXPECT_EQ(b.offset % page(), 0u);
+  void* alias = mmap(nullptr, ram, PROT_READ | PROT_WRITE, MAP_SHARED, b.fd, static_cast<off_t>(b.offset));
+  ASSERT_NE(alias, MAP_FAILED);
+  EXPECT_STREQ(static_cast<char*>(alias) + (40 << 20), "guest page");
+  std::strcpy(static_cast<char*>(alias) + 100, "from device model");
+  EXPECT_STREQ(reinterpret_cast<char*>(guest + 100), "from device model");
+  munmap(alias, ram);
+  hvshim::machvm::Backing b2;
+  ASSERT_KR(KERN_SUCCESS, hvshim::machvm::backing_of(guest + page(), b2));
+  EXPECT_EQ(b2.offset, b.offset + page());
+  EXPECT_EQ(b2.object_id, b.object_id);
+  mach_vm_deallocate(mach_task_self(), guest, ram);
+  EXPECT_KR(KERN_INVALID_ADDRESS, hvshim::machvm::backing_of(guest, b));
+  int local;
+  EXPECT_KR(KERN_INVALID_ADDRESS, hvshim::machvm::backing_of(reinterpret_cast<uint64_t>(&local), b));
+}
+
+TEST(Backing, DeallocatedPagesAreGivenBack) {
+  // Freed objects punch their pages out of the arena: a new allocation that
+  // reuses the same file range starts zeroed.
+  for (int i = 0; i < 4; ++i) {
+    Alloc al(16 * page());
+    for (uint64_t off = 0; off < al.size; off += page()) EXPECT_EQ(al.p()[off], 0);
+    std::memset(al.p(), 0xEE, al.size);
+  }
+}
+
+}  // namespace
