@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -107,8 +108,32 @@ hv_return_t LogicalVcpu::make_kcpu(Space* space, KCpu* out) {
   r->s.regs.events = *ev;
   out->vcpu = std::move(kv);
   out->space = space;
+  out->vm_fd_dup = fcntl(space->kvm_vm().fd(), F_DUPFD_CLOEXEC, 0);
   return HV_SUCCESS;
 }
+
+LogicalVcpu::KCpu& LogicalVcpu::KCpu::operator=(KCpu&& o) noexcept {
+  if (this != &o) {
+    if (vm_fd_dup >= 0) close(vm_fd_dup);
+    vcpu = std::move(o.vcpu);
+    space = o.space;
+    vm_fd_dup = std::exchange(o.vm_fd_dup, -1);
+  }
+  return *this;
+}
+
+LogicalVcpu::KCpu::~KCpu() {
+  if (vm_fd_dup >= 0) close(vm_fd_dup);
+}
+
+namespace {
+bool same_file(int a, int b) {
+  if (a < 0 || b < 0) return false;
+  long r = syscall(SYS_kcmp, getpid(), getpid(), 0 /*KCMP_FILE*/, a, b);
+  if (r < 0) return true;  // kcmp unavailable: trust the Space pointer check
+  return r == 0;
+}
+}  // namespace
 
 hv_return_t LogicalVcpu::init(Space* space, uint32_t space_id) {
   KCpu kc;
@@ -461,6 +486,10 @@ hv_return_t LogicalVcpu::write_msr(uint32_t msr, uint64_t v) {
 hv_return_t LogicalVcpu::set_space(Space* space, uint32_t space_id) {
   if (space_id == space_id_) return HV_SUCCESS;
   auto it = kcpus_.find(space_id);
+  if (it != kcpus_.end() && (it->second.space != space || !same_file(it->second.vm_fd_dup, space->kvm_vm().fd()))) {
+    kcpus_.erase(it);  // that space was destroyed; the id now names a new one
+    it = kcpus_.end();
+  }
   if (it == kcpus_.end()) {
     KCpu kc;
     if (hv_return_t r = make_kcpu(space, &kc); r) return r;

@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <utility>
 #include <unordered_map>
 #include <vector>
 
@@ -113,6 +114,14 @@ class LogicalVcpu {
   struct KCpu {
     std::unique_ptr<kvm::Vcpu> vcpu;
     Space* space = nullptr;
+    // A dup of the space's VM fd: keeps that file alive, so comparing it
+    // with the space's current fd (kcmp) tells a destroyed-and-recreated
+    // space id apart from the one this KVM vCPU was made in.
+    int vm_fd_dup = -1;
+    KCpu() = default;
+    KCpu(KCpu&& o) noexcept : vcpu(std::move(o.vcpu)), space(o.space), vm_fd_dup(std::exchange(o.vm_fd_dup, -1)) {}
+    KCpu& operator=(KCpu&& o) noexcept;
+    ~KCpu();
   };
   hv_return_t make_kcpu(Space* space, KCpu* out);
   void set_defaults();
