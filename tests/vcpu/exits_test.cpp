@@ -201,3 +201,49 @@ TEST_F(ExitTest, TripleFaultInProtectedModeWithEmptyIdt) {
 
 }  // namespace
 }  // namespace vcputest
+
+namespace vcputest {
+namespace {
+
+TEST_F(ExitTest, RdmsrOfNonNativeMsrExitsAndNativeDoesNot) {
+  // mov ecx,174h; rdmsr; hlt
+  load({0x66, 0xb9, 0x74, 0x01, 0x00, 0x00, 0x0f, 0x32, 0xf4});
+  ASSERT_EQ(hv_vcpu_write_msr(vcpu, 0x174, 0x33), HV_SUCCESS);
+  set(HV_X86_RAX, 0x5a5a);
+  ASSERT_EQ(run(), VMX_REASON_RDMSR);
+  EXPECT_EQ(reg(HV_X86_RIP), kCodeGpa + 6);
+  EXPECT_EQ(vmcs(VMCS_RO_VMEXIT_INSTR_LEN), 2u);
+  EXPECT_EQ(reg(HV_X86_RCX), 0x174u);
+  EXPECT_EQ(reg(HV_X86_RAX), 0x5a5au);  // untouched until the VMM emulates
+  set(HV_X86_RAX, 0x99);
+  skip_insn();
+  EXPECT_EQ(run(), VMX_REASON_HLT);
+  EXPECT_EQ(reg(HV_X86_RAX), 0x99u);
+  ASSERT_EQ(hv_vcpu_enable_native_msr(vcpu, 0x174, true), HV_SUCCESS);
+  set(HV_X86_RIP, kCodeGpa);
+  EXPECT_EQ(run(), VMX_REASON_HLT);
+  EXPECT_EQ(reg(HV_X86_RAX), 0x33u);
+}
+
+TEST_F(ExitTest, WrmsrOfNonNativeMsrExits) {
+  // mov ecx,175h; mov eax,1234h; xor edx,edx; wrmsr; hlt
+  load({0x66, 0xb9, 0x75, 0x01, 0x00, 0x00, 0x66, 0xb8, 0x34, 0x12, 0x00, 0x00, 0x66, 0x31, 0xd2, 0x0f, 0x30, 0xf4});
+  ASSERT_EQ(run(), VMX_REASON_WRMSR);
+  EXPECT_EQ(reg(HV_X86_RIP), kCodeGpa + 15);
+  EXPECT_EQ(reg(HV_X86_RAX), 0x1234u);
+  uint64_t v = 1;
+  ASSERT_EQ(hv_vcpu_read_msr(vcpu, 0x175, &v), HV_SUCCESS);
+  EXPECT_EQ(v, 0u);  // not written behind the VMM's back
+  skip_insn();
+  EXPECT_EQ(run(), VMX_REASON_HLT);
+}
+
+TEST_F(ExitTest, CpuidIsAnsweredByKvmWithoutAnExit) {
+  // xor eax,eax; cpuid; hlt  -- documented deviation: no VMX_REASON_CPUID
+  load({0x66, 0x31, 0xc0, 0x0f, 0xa2, 0xf4});
+  EXPECT_EQ(run(), VMX_REASON_HLT);
+  EXPECT_NE(reg(HV_X86_RBX), 0u);  // vendor string
+}
+
+}  // namespace
+}  // namespace vcputest

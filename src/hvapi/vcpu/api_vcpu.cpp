@@ -106,9 +106,7 @@ HVSHIM_EXPORT hv_return_t hv_vcpu_enable_native_msr(hv_vcpuid_t vcpu, uint32_t m
     return with_vcpu(vcpu, [&](LogicalVcpu& v) -> hv_return_t {
       uint64_t dummy;
       if (v.read_msr(msr, &dummy) != HV_SUCCESS) return HV_BAD_ARGUMENT;
-      if (enable) v.native_msrs.insert(msr);
-      else v.native_msrs.erase(msr);
-      return HV_SUCCESS;
+      return set_native_msr(v, msr, enable);
     });
   });
 }

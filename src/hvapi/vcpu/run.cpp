@@ -363,6 +363,19 @@ struct RunCtx {
     return Step::Exit;
   }
 
+  // Non-native MSR: the VMM emulates RDMSR/WRMSR and advances RIP itself.
+  Step on_msr(bool write) {
+    kvm_regs snap = v.regs();
+    run()->msr.error = 0;
+    run()->msr.data = 0;
+    if (complete_pending()) return Step::Error;
+    v.regs() = snap;
+    v.dirty(KVM_SYNC_X86_REGS);
+    set_exit(write ? VMX_REASON_WRMSR : VMX_REASON_RDMSR);
+    v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, 2);
+    return Step::Exit;
+  }
+
   // Real-mode trap through IVT': rebuild the VMX view of the event.
   Step on_trap(unsigned n) {
     kvm_regs& r = v.regs();
@@ -479,6 +492,8 @@ struct RunCtx {
         }
         return Step::Continue;
       case KVM_EXIT_INTR: return Step::Continue;
+      case KVM_EXIT_X86_RDMSR:
+      case KVM_EXIT_X86_WRMSR: return on_msr(rr->exit_reason == KVM_EXIT_X86_WRMSR);
       case KVM_EXIT_FAIL_ENTRY:
         set_exit(VMX_REASON_VMENTRY_GUEST | 0x80000000u);
         return Step::Exit;

@@ -18,6 +18,7 @@
 #include "hvapi/vcpu/state_io.h"
 #include "hvapi/vm_instance.h"
 #include "hvapi/vcpu/kvm_fixed.h"
+#include "hvapi/vcpu/msr_filter.h"
 
 namespace hvshim::hv::vcpu {
 namespace {
@@ -42,6 +43,14 @@ void noop_handler(int) {}
 // All vCPUs by id (vm_mutex), and those owned by this thread (no lock).
 std::vector<LogicalVcpu*> g_vcpus;
 thread_local std::vector<LogicalVcpu*> t_owned;
+
+// Union of all vCPUs' native MSRs (vm_mutex).
+std::set<uint32_t> native_union() {
+  std::set<uint32_t> u;
+  for (LogicalVcpu* v : g_vcpus)
+    if (v) u.insert(v->native_msrs.begin(), v->native_msrs.end());
+  return u;
+}
 
 }  // namespace
 
@@ -75,6 +84,9 @@ const std::vector<kvm_cpuid_entry2>& guest_cpuid(const kvm::System& sys) {
   std::call_once(once, [&] {
     if (auto r = kvmfix::supported_cpuid(sys.fd()); r) entries = std::move(*r);
     else log::warn("{}", r.error().describe());
+    // Hide KVM's paravirtual leaves: a Hypervisor.framework guest sees no
+    // KVM interface (kvmclock & co. would be MSRs the VMM knows nothing of).
+    std::erase_if(entries, [](const kvm_cpuid_entry2& e) { return (e.function & 0xffffff00u) == 0x40000000u; });
   });
   return entries;
 }
@@ -106,6 +118,7 @@ hv_return_t LogicalVcpu::make_kcpu(Space* space, KCpu* out) {
   r->s.regs.regs = *regs;
   r->s.regs.sregs = *sregs;
   r->s.regs.events = *ev;
+  apply_msr_filter(space->kvm_vm(), native_union());
   out->vcpu = std::move(kv);
   out->space = space;
   out->vm_fd_dup = fcntl(space->kvm_vm().fd(), F_DUPFD_CLOEXEC, 0);
@@ -587,6 +600,18 @@ hv_return_t interrupt_vcpus(const uint32_t* ids, unsigned count) {
     v->kick.store(true);
     syscall(SYS_tgkill, getpid(), v->tid(), kick_signal());
   }
+  return HV_SUCCESS;
+}
+
+hv_return_t set_native_msr(LogicalVcpu& v, uint32_t msr, bool enable) {
+  std::lock_guard lk(vm_mutex());
+  VmInstance* vm = current_vm();
+  if (!vm) return fail(HV_DENIED, "no VM");
+  if (enable) v.native_msrs.insert(msr);
+  else v.native_msrs.erase(msr);
+  auto u = native_union();
+  for (uint32_t id = 0; id < kMaxSpaces; ++id)
+    if (Space* sp = vm->space(id)) apply_msr_filter(sp->kvm_vm(), u);
   return HV_SUCCESS;
 }
 

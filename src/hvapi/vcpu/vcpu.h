@@ -153,6 +153,8 @@ hv_return_t create_vcpu(uint32_t* id);
 hv_return_t destroy_vcpu(uint32_t id);
 hv_return_t interrupt_vcpus(const uint32_t* ids, unsigned count);
 hv_return_t sync_tsc_all(uint64_t tsc);
+// hv_vcpu_enable_native_msr: updates the vCPU's set and every space's filter.
+hv_return_t set_native_msr(LogicalVcpu& v, uint32_t msr, bool enable);
 
 // Kick signal: blocked outside KVM_RUN in owner threads, unblocked inside.
 int kick_signal();
