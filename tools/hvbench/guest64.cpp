@@ -229,11 +229,15 @@ int Guest::run_once() {
   return static_cast<int>(why);
 }
 
-bool Guest::run_until_port(uint16_t port, std::string* err) {
-  for (int i = 0; i < 1000; ++i) {
+bool Guest::run_until_port(uint16_t port, std::string* err, uint64_t* mmio_exits) {
+  for (uint64_t i = 0; i < 1000 || (mmio_exits && i < (1ull << 40)); ++i) {
     int r = run_once();
     kvm_run* run = run_page();
     if (r == -EINTR) continue;
+    if (r == KVM_EXIT_MMIO && mmio_exits) {
+      ++*mmio_exits;
+      continue;
+    }
     if (r == KVM_EXIT_IO && run->io.port == port) return true;
     *err = r < 0 ? fmt::format("KVM_RUN: errno {}", -r) : describe_exit(run);
     return false;
@@ -242,14 +246,14 @@ bool Guest::run_until_port(uint16_t port, std::string* err) {
   return false;
 }
 
-int64_t Guest::walk(uint64_t base, uint64_t pages, bool write, std::string* err) {
+int64_t Guest::walk(uint64_t base, uint64_t pages, bool write, std::string* err, uint64_t* mmio_exits) {
   uint64_t rip = write ? img_.walk_write_rip() : img_.walk_read_rip();
   if (!start(rip, base, pages)) {
     *err = "set regs failed";
     return -1;
   }
   auto t0 = std::chrono::steady_clock::now();
-  bool ok = run_until_port(kPortWalkDone, err);
+  bool ok = run_until_port(kPortWalkDone, err, mmio_exits);
   auto t1 = std::chrono::steady_clock::now();
   if (!ok) return -1;
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count();

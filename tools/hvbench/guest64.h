@@ -65,11 +65,14 @@ class Guest {
   // One KVM_RUN; returns the exit reason, or -errno.
   int run_once();
   // Runs until an I/O exit on `port`; false (with *err) on anything else.
-  bool run_until_port(uint16_t port, std::string* err);
+  // With mmio_exits, MMIO exits (writes the VM's slots do not allow) are
+  // counted and resumed (KVM then treats the write as done; the data is
+  // dropped) instead of failing.
+  bool run_until_port(uint16_t port, std::string* err, uint64_t* mmio_exits = nullptr);
 
   // Walks [base, base + pages*4K) once, one byte per page; returns the
   // wall time of the KVM_RUN(s) in ns, or -1 (with *err).
-  int64_t walk(uint64_t base, uint64_t pages, bool write, std::string* err);
+  int64_t walk(uint64_t base, uint64_t pages, bool write, std::string* err, uint64_t* mmio_exits = nullptr);
 
  private:
   Guest(hvshim::kvm::Vcpu v, const SysImage& img) : vcpu_(std::move(v)), img_(img) {}
