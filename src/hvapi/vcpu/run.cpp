@@ -87,11 +87,11 @@ struct RunCtx {
   }
 
   // Up to 15 code bytes at CS:rip (fewer at the end of mapped memory).
-  size_t fetch(uint64_t rip, uint8_t* buf) {
+  size_t fetch(uint64_t rip, uint8_t* buf, size_t want = 15) {
     uint64_t la = v.sregs().cs.base + rip;
     size_t n = 0;
-    while (n < 15) {
-      size_t chunk = std::min<size_t>(15 - n, 4096 - ((la + n) & 4095));
+    while (n < want) {
+      size_t chunk = std::min<size_t>(want - n, 4096 - ((la + n) & 4095));
       if (!v.read_linear(la + n, buf + n, chunk)) break;
       n += chunk;
     }
@@ -236,30 +236,48 @@ struct RunCtx {
     const auto io = rr->io;
     bool out = io.direction == KVM_EXIT_IO_OUT;
     kvm_regs snap = v.regs();
-    if (!out) memset(reinterpret_cast<uint8_t*>(rr) + io.data_offset, 0, io.size * io.count);
-    if (complete_pending()) return Step::Error;
-    uint64_t after_rip = v.regs().rip;
     CpuMode m = v.mode();
-    uint8_t b[16] = {};
-    auto matches = [&](uint64_t rip, IoInsn* ii) {
-      size_t n = fetch(rip, b);
-      *ii = decode_io(b, n, m);
+    unsigned key = static_cast<unsigned>(m) + ((v.sregs().cs.selector & 3) == 3 ? 4 : 0);
+    uint8_t& conv = v.out_convention[key];
+    bool rip_past = false;
+    if (!out || conv != 2) {
+      if (!out) memset(reinterpret_cast<uint8_t*>(rr) + io.data_offset, 0, io.size * io.count);
+      if (complete_pending()) return Step::Error;
+      if (out && conv == 0) {
+        // Learn once: the fast path moves RIP over the OUT when completing.
+        conv = v.regs().rip != snap.rip ? 1 : 2;
+      }
+      rip_past = out && conv == 2;
+    } else {
+      rip_past = true;
+    }
+    // Code bytes around RIP, fetched once: [rip-3, rip+15).
+    uint8_t win[18] = {};
+    size_t back = 3;
+    size_t n = 0;
+    while (true) {
+      n = fetch(snap.rip - back, win, back + 15);
+      if (n > back || back == 0) break;
+      --back;
+    }
+    auto matches = [&](size_t off, IoInsn* ii) {
+      if (off > n) return false;
+      *ii = decode_io(win + off, n - off, m);
       if (!ii->valid || ii->in == out || ii->size != io.size) return false;
       if (ii->imm) return ii->port_imm == io.port;
       return ii->string || static_cast<uint16_t>(snap.rdx) == io.port;
     };
     uint64_t rip_at = snap.rip;
     IoInsn ii;
-    bool ok = matches(snap.rip, &ii);
-    if (out && after_rip == snap.rip && !(ok && ii.string)) {
-      // Emulated OUT: KVM already moved RIP past the instruction.
+    bool ok = matches(back, &ii);
+    if (rip_past && !(ok && ii.string)) {
+      // KVM already moved RIP past a (non-string) OUT: find it behind RIP.
       ok = false;
-      for (unsigned k = 1; k <= 3 && !ok; ++k) {
-        uint64_t cand = snap.rip - k;
-        if (m != CpuMode::Long64) cand &= 0xffffffffull;
-        if (matches(cand, &ii) && ii.len == k && !ii.string) {
+      for (unsigned k = 1; k <= back && !ok; ++k) {
+        if (matches(back - k, &ii) && ii.len == k && !ii.string) {
           ok = true;
-          rip_at = cand;
+          rip_at = snap.rip - k;
+          if (m != CpuMode::Long64) rip_at &= 0xffffffffull;
         }
       }
     }

@@ -259,11 +259,60 @@ bool LogicalVcpu::read_gpa(uint64_t gpa, void* buf, size_t len) {
   return true;
 }
 
+bool LogicalVcpu::walk(uint64_t la, uint64_t* gpa) {
+  // Software walk of the guest's page tables (no ioctl): 4-level long mode,
+  // PAE and 2-level 32-bit paging. Accessed/dirty bits are not touched.
+  const kvm_sregs& s = sregs();
+  auto rd = [&](uint64_t a, uint64_t* v, size_t n) {
+    *v = 0;
+    return read_gpa(a, v, n);
+  };
+  constexpr uint64_t kAddr = 0x000ffffffffff000ull;
+  uint64_t e;
+  if (s.efer & (1u << 10)) {
+    uint64_t table = s.cr3 & kAddr;
+    for (int level = 3; level >= 0; --level) {
+      unsigned idx = (la >> (12 + 9 * level)) & 511;
+      if (!rd(table + 8 * idx, &e, 8) || !(e & 1)) return false;
+      if (level > 0 && level < 3 && (e & 0x80)) {
+        uint64_t size = 1ull << (12 + 9 * level);
+        *gpa = (e & kAddr & ~(size - 1)) | (la & (size - 1));
+        return true;
+      }
+      table = e & kAddr;
+    }
+    *gpa = table | (la & 0xfff);
+    return true;
+  }
+  la &= 0xffffffffull;
+  if (s.cr4 & 0x20) {  // PAE
+    if (!rd((s.cr3 & 0xffffffe0u) + 8 * (la >> 30), &e, 8) || !(e & 1)) return false;
+    uint64_t pd = e & kAddr;
+    if (!rd(pd + 8 * ((la >> 21) & 511), &e, 8) || !(e & 1)) return false;
+    if (e & 0x80) {
+      *gpa = (e & kAddr & ~0x1fffffull) | (la & 0x1fffff);
+      return true;
+    }
+    if (!rd((e & kAddr) + 8 * ((la >> 12) & 511), &e, 8) || !(e & 1)) return false;
+    *gpa = (e & kAddr) | (la & 0xfff);
+    return true;
+  }
+  if (!rd((s.cr3 & 0xfffff000u) + 4 * (la >> 22), &e, 4) || !(e & 1)) return false;
+  if ((e & 0x80) && (s.cr4 & 0x10)) {
+    *gpa = (e & 0xffc00000u) | (la & 0x3fffff);
+    return true;
+  }
+  if (!rd((e & 0xfffff000u) + 4 * ((la >> 12) & 1023), &e, 4) || !(e & 1)) return false;
+  *gpa = (e & 0xfffff000u) | (la & 0xfff);
+  return true;
+}
+
 bool LogicalVcpu::linear_to_gpa(uint64_t la, uint64_t* gpa) {
   if (!(sregs().cr0 & 0x80000000ull)) {
     *gpa = mode() == CpuMode::Long64 ? la : (la & 0xffffffffull);
     return true;
   }
+  if (walk(la, gpa)) return true;
   auto t = cur_->translate(la);
   if (!t || !t->valid) return false;
   *gpa = t->physical_address;

@@ -97,6 +97,7 @@ class LogicalVcpu {
   // Guest memory, by guest-physical / guest-linear address. Take vm_mutex.
   bool read_gpa(uint64_t gpa, void* buf, size_t len);
   bool linear_to_gpa(uint64_t la, uint64_t* gpa);
+  bool walk(uint64_t la, uint64_t* gpa);
   bool read_linear(uint64_t la, void* buf, size_t len);
 
   // VMM view of CR0/CR4 bits KVM never sees.
@@ -108,7 +109,11 @@ class LogicalVcpu {
   bool injected_valid = false;
   uint8_t injected_vector = 0;
   uint32_t activity_state = 0;
-  bool trap_slot_ok = false;  // IVT' memslot present in the current space
+  bool trap_slot_ok = false;
+  // Where KVM leaves RIP at an OUT exit, learnt once per CPU mode and CPL:
+  // 0 unknown, 1 on the OUT with a completion pending (hardware fast path),
+  // 2 already past it with nothing pending (instruction emulator).
+  uint8_t out_convention[8] = {};  // IVT' memslot present in the current space
 
  private:
   struct KCpu {
