@@ -247,3 +247,34 @@ TEST_F(ExitTest, CpuidIsAnsweredByKvmWithoutAnExit) {
 
 }  // namespace
 }  // namespace vcputest
+
+namespace vcputest {
+namespace {
+
+TEST_F(ExitTest, StateKvmRejectsGivesVmEntryFailureAndIsKept) {
+  load({0xf4});
+  // CR4.PCIDE outside long mode: a VM-entry failure on VMX, EINVAL on KVM.
+  setv(VMCS_GUEST_CR4, 0x22000);
+  ASSERT_EQ(hv_vcpu_run(vcpu), HV_SUCCESS);
+  EXPECT_EQ(vmcs(VMCS_RO_EXIT_REASON), VMX_REASON_VMENTRY_GUEST | 0x80000000u);
+  EXPECT_EQ(vmcs(VMCS_GUEST_CR4), 0x22000u);
+  EXPECT_EQ(reg(HV_X86_RIP), kCodeGpa);
+  setv(VMCS_GUEST_CR4, 0x2000);
+  EXPECT_EQ(run(), VMX_REASON_HLT);
+}
+
+TEST_F(ExitTest, HltWithoutHltExitingWaitsForAKick) {
+  load({0xf4});
+  setv(VMCS_CTRL_CPU_BASED, vmcs(VMCS_CTRL_CPU_BASED) & ~static_cast<uint64_t>(CPU_BASED_HLT));
+  std::thread t([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    hv_vcpuid_t id = vcpu;
+    hv_vcpu_interrupt(&id, 1);
+  });
+  EXPECT_EQ(run(), VMX_REASON_IRQ);
+  t.join();
+  EXPECT_EQ(vmcs(VMCS_GUEST_ACTIVITY_STATE), 1u);
+}
+
+}  // namespace
+}  // namespace vcputest

@@ -596,6 +596,15 @@ LogicalVcpu* owned_vcpu(uint32_t id, hv_return_t* err) {
 
 hv_return_t create_vcpu(uint32_t* id) {
   install_kick_handler();
+  static std::once_flag fork_once;
+  std::call_once(fork_once, [] {
+    // A forked child has no VM (vm_instance.cpp) and so no vCPUs: forget
+    // the parent's (their KVM fds belong to the parent's VM).
+    pthread_atfork(nullptr, nullptr, [] {
+      g_vcpus.clear();
+      t_owned.clear();
+    });
+  });
   // The kick is only ever taken inside KVM_RUN (see run.cpp).
   sigset_t s;
   sigemptyset(&s);
