@@ -5,6 +5,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "machvm/fail.h"
 #include "machvm/vm_ops.h"
 
@@ -64,22 +66,53 @@ kern_return_t share_pieces(Task& t, uint64_t start, uint64_t end, std::vector<Pi
   return KERN_SUCCESS;
 }
 
+namespace {
+kern_return_t pwrite_all(MemObject& dst, uint64_t d, uint64_t src, uint64_t len) {
+  uint64_t done = 0;
+  while (done < len) {
+    ssize_t n = pwrite(dst.fd(), reinterpret_cast<const void*>(src + done), len - done,
+                       static_cast<off_t>(dst.base() + d + done));
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      return fail(KERN_PROTECTION_FAILURE, "cannot read [{:#x}, {:#x}): {}", src, src + len, errno_text(errno));
+    }
+    done += static_cast<uint64_t>(n);
+  }
+  return KERN_SUCCESS;
+}
+
+// Readable pages of our objects: copy from memory (pwrite goes straight
+// into the new object's page cache), data extents only so holes stay holes.
+kern_return_t copy_extents(const Segment& s, MemObject& dst, uint64_t d) {
+  const MemObject& src = *s.entry->obj;
+  uint64_t o = src.base() + s.entry->off_of(s.start), end = o + (s.end - s.start);
+  while (o < end) {
+    off_t data = lseek(src.fd(), static_cast<off_t>(o), SEEK_DATA);
+    if (data < 0 && errno == ENXIO) break;
+    uint64_t ds = data < 0 ? o : std::max<uint64_t>(static_cast<uint64_t>(data), o);
+    if (ds >= end) break;
+    off_t hole = lseek(src.fd(), static_cast<off_t>(ds), SEEK_HOLE);
+    uint64_t de = hole < 0 ? end : std::min<uint64_t>(static_cast<uint64_t>(hole), end);
+    if (de <= ds) de = end;
+    uint64_t addr = s.start + (ds - (src.base() + s.entry->off_of(s.start)));
+    if (kern_return_t kr = pwrite_all(dst, d + (addr - s.start), addr, de - ds); kr != KERN_SUCCESS) return kr;
+    o = de;
+  }
+  return KERN_SUCCESS;
+}
+}  // namespace
+
 kern_return_t copy_range_into(Task& t, uint64_t start, uint64_t end, MemObject& dst, uint64_t dst_off) {
   for (const Segment& s : segments(t, start, end)) {
     uint64_t d = dst_off + (s.start - start);
-    if (s.kind == Segment::ours) {
+    if (s.kind == Segment::ours && (s.entry->cur & VM_PROT_READ)) {
+      if (kern_return_t kr = copy_extents(s, dst, d); kr != KERN_SUCCESS) return kr;
+    } else if (s.kind == Segment::ours) {
       if (kern_return_t kr = dst.copy_from(*s.entry->obj, s.entry->off_of(s.start), d, s.end - s.start);
           kr != KERN_SUCCESS)
         return kr;
     } else if (s.kind == Segment::foreign) {
-      uint64_t len = s.end - s.start, done = 0;
-      while (done < len) {
-        ssize_t n = pwrite(dst.fd(), reinterpret_cast<const void*>(s.start + done), len - done,
-                           static_cast<off_t>(dst.base() + d + done));
-        if (n <= 0)
-          return fail(KERN_PROTECTION_FAILURE, "cannot read [{:#x}, {:#x}): {}", s.start, s.end, errno_text(errno));
-        done += static_cast<uint64_t>(n);
-      }
+      if (kern_return_t kr = pwrite_all(dst, d, s.start, s.end - s.start); kr != KERN_SUCCESS) return kr;
     } else {
       return fail(KERN_INVALID_ADDRESS, "[{:#x}, {:#x}) is not mapped", s.start, s.end);
     }

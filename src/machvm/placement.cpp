@@ -117,7 +117,16 @@ kern_return_t place(Task& t, const PlaceRequest& r, uint64_t& out) {
 
   uint64_t at = 0;
   bool replacing = false;
-  if (r.anywhere) {
+  bool placed = false;
+  if (r.anywhere && !(r.use_hint && r.addr) && align == page_size() && r.pieces.size() == 1) {
+    // The common vm_allocate case: let the kernel pick and map in one call.
+    const Piece& pc = r.pieces[0];
+    void* m = mmap(nullptr, pc.len, to_posix_prot(pc.cur >= 0 ? pc.cur : r.cur), MAP_SHARED, pc.obj->fd(),
+                   static_cast<off_t>(pc.obj->base() + pc.off));
+    if (m == MAP_FAILED) return fail(KERN_NO_SPACE, "no room for {:#x} bytes: {}", len, errno_text(errno));
+    at = reinterpret_cast<uint64_t>(m);
+    placed = true;
+  } else if (r.anywhere) {
     kern_return_t kr = r.use_hint && r.addr ? reserve_from_hint(t, r.addr, len, align, at)
                                             : reserve_kernel_choice(len, align, at);
     if (kr != KERN_SUCCESS) return kr;
@@ -142,7 +151,8 @@ kern_return_t place(Task& t, const PlaceRequest& r, uint64_t& out) {
     }
   }
 
-  if (!replacing) {
+  if (placed) {
+  } else if (!replacing) {
     // The range is our placeholder: map the pieces into it.
     uint64_t p = at;
     for (const Piece& pc : r.pieces) {

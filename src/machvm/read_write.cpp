@@ -6,6 +6,7 @@
 #include <mach/message.h>
 
 #include "machvm/fail.h"
+#include "machvm/object_source.h"
 #include "machvm/page.h"
 #include "machvm/placement.h"
 #include "machvm/vm_ops.h"
@@ -57,24 +58,14 @@ kern_return_t vm_read(uint64_t addr, uint64_t size, uint64_t& data, uint64_t& co
     count = size;
     return KERN_SUCCESS;
   }
-  // Long reads keep the in-page offset; pages of our objects are copied at
-  // the file level so untouched pages stay untouched.
-  for (const Segment& s : segments(t, src.start, src.end)) {
-    if (s.kind != Segment::ours) continue;
-    if (kern_return_t kr = pc.obj->copy_from(*s.entry->obj, s.entry->off_of(s.start), s.start - src.start,
-                                             s.end - s.start);
-        kr != KERN_SUCCESS)
-      return kr;
-  }
+  // Long reads keep the in-page offset; untouched pages of the source stay
+  // untouched (holes) in the copy.
+  if (kern_return_t kr = copy_range_into(t, src.start, src.end, *pc.obj, 0); kr != KERN_SUCCESS) return kr;
   PlaceRequest r;
   r.anywhere = true;
   r.pieces.push_back(pc);
   uint64_t at = 0;
   if (kern_return_t kr = place(t, r, at); kr != KERN_SUCCESS) return kr;
-  for (const Segment& s : segments(t, src.start, src.end))
-    if (s.kind == Segment::foreign)
-      std::memcpy(reinterpret_cast<void*>(at + (s.start - src.start)), reinterpret_cast<const void*>(s.start),
-                  s.end - s.start);
   data = at + (addr - src.start);
   count = size;
   return KERN_SUCCESS;

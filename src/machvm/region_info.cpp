@@ -98,6 +98,11 @@ bool find_region(Task& t, uint64_t addr, Info& out) {
   const Entry* ours = it == t.map.end() ? nullptr : &it->second;
   uint64_t prev_end = 0;
   if (it != t.map.begin()) prev_end = std::prev(it)->second.end;
+  // No gap before our entry: nothing of the kernel's can come first.
+  if (ours && ours->start <= std::max(addr, prev_end)) {
+    out = from_entry(*ours);
+    return true;
+  }
   auto v = kernel_vma_at_or_after(0, std::max(addr, prev_end), true);
   // Skip kernel VMAs that are just our own mappings.
   while (v && ours && v->start >= ours->start) {
