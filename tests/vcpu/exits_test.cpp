@@ -278,3 +278,27 @@ TEST_F(ExitTest, HltWithoutHltExitingWaitsForAKick) {
 
 }  // namespace
 }  // namespace vcputest
+
+namespace vcputest {
+namespace {
+
+TEST_F(ExitTest, RepOutsbIsReportedBeforeItStarts) {
+  // mov si,3000h; mov cx,3; mov dx,0e9h; rep outsb; hlt
+  memcpy(ram.data() + 0x3000, "abc", 3);
+  load({0xbe, 0x00, 0x30, 0xb9, 0x03, 0x00, 0xba, 0xe9, 0x00, 0xf3, 0x6e, 0xf4});
+  ASSERT_EQ(run(), VMX_REASON_IO);
+  uint64_t q = vmcs(VMCS_RO_EXIT_QUALIFIC);
+  EXPECT_EQ(q, (0xe9ull << 16) | 0x30) << std::hex << q;  // string, rep, size 1, out, DX
+  EXPECT_EQ(reg(HV_X86_RIP), kCodeGpa + 9);
+  EXPECT_EQ(vmcs(VMCS_RO_VMEXIT_INSTR_LEN), 2u);
+  EXPECT_EQ(reg(HV_X86_RCX), 3u);
+  EXPECT_EQ(reg(HV_X86_RSI), 0x3000u);
+  // The VMM emulates the whole REP OUTSB, as xhyve/QEMU do.
+  set(HV_X86_RCX, 0);
+  set(HV_X86_RSI, 0x3003);
+  skip_insn();
+  EXPECT_EQ(run(), VMX_REASON_HLT);
+}
+
+}  // namespace
+}  // namespace vcputest

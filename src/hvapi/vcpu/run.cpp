@@ -289,15 +289,24 @@ struct RunCtx {
     }
     v.regs() = snap;
     v.regs().rip = rip_at;
+    if (out && ii.string && conv == 2) {
+      // KVM's emulator exits once per OUTS element with RSI (and RCX for
+      // REP) already stepped; VMX exits before the instruction starts.
+      uint64_t mask = m == CpuMode::Long64 ? ~0ull : (m == CpuMode::Prot32 ? 0xffffffffull : 0xffffull);
+      auto adj = [&](unsigned long long& r, int64_t d) { r = (r & ~mask) | ((r + static_cast<uint64_t>(d)) & mask); };
+      bool df = snap.rflags & 0x400;
+      adj(v.regs().rsi, df ? static_cast<int64_t>(io.size) : -static_cast<int64_t>(io.size));
+      if (ii.rep) adj(v.regs().rcx, 1);
+    }
     v.dirty(KVM_SYNC_X86_REGS);
     set_exit(VMX_REASON_IO);
     uint64_t q = (io.size - 1) | (out ? 0 : 8) | (ii.string ? 16 : 0) | (ii.rep ? 32 : 0) | (ii.imm ? 64 : 0) |
                  (static_cast<uint64_t>(io.port) << 16);
     v.set_ro(VMCS_RO_EXIT_QUALIFIC, q);
     v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, ii.len);
-    v.set_ro(VMCS_RO_IO_RCX, snap.rcx);
-    v.set_ro(VMCS_RO_IO_RSI, snap.rsi);
-    v.set_ro(VMCS_RO_IO_RDI, snap.rdi);
+    v.set_ro(VMCS_RO_IO_RCX, v.regs().rcx);
+    v.set_ro(VMCS_RO_IO_RSI, v.regs().rsi);
+    v.set_ro(VMCS_RO_IO_RDI, v.regs().rdi);
     v.set_ro(VMCS_RO_IO_RIP, rip_at);
     return Step::Exit;
   }
