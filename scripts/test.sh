@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine and runs the whole test suite under
-# AddressSanitizer + UndefinedBehaviorSanitizer, then fuzzes the C API
-# for a bounded time.
+# AddressSanitizer + UndefinedBehaviorSanitizer, the multi-threaded tests
+# under ThreadSanitizer, then fuzzes the C API for a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -9,5 +9,10 @@ build=${HVSHIM_TEST_BUILD:-build-test}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DHVSHIM_SANITIZE=address,undefined
 cmake --build "$build" -j"$(nproc)"
 (cd "$build" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$(nproc)" --timeout 900)
+# The multi-threaded tests again under ThreadSanitizer.
+cmake --preset tsan
+cmake --build build-tsan -j"$(nproc)" --target hvapi_tests vcpu_tests
+(cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure --timeout 900 \
+  -R "Concurren|Interrupt|Thread|Race")
 # Bounded fuzzing of the C API (libFuzzer, clang).
 scripts/fuzz.sh
