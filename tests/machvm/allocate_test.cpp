@@ -225,3 +225,26 @@ TEST(Deallocate, UnmapsMemoryWeDidNotCreate) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Allocate, PermanentRegionsSurviveDeallocateAndOverwrite) {
+  // tests/vm/vm_user.c: a permanent entry cannot be removed or replaced;
+  // deallocating it only takes its access away.
+  mach_vm_address_t a = 0;
+  ASSERT_KR(KERN_SUCCESS, mach_vm_allocate(mach_task_self(), &a, page(), VM_FLAGS_ANYWHERE | VM_FLAGS_PERMANENT));
+  touch_write(a, 3);
+  mach_vm_address_t b = a;
+  EXPECT_KR(KERN_NO_SPACE, mach_vm_allocate(mach_task_self(), &b, page(), VM_FLAGS_FIXED | VM_FLAGS_OVERWRITE));
+  EXPECT_EQ(*reinterpret_cast<char*>(a), 3);
+  EXPECT_KR(KERN_SUCCESS, mach_vm_deallocate(mach_task_self(), a, page()));
+  EXPECT_TRUE(faults([&] { touch_read(a); }));
+  mach_vm_address_t r = a;
+  mach_vm_size_t s = 0;
+  auto info = basic_info(r, s);
+  EXPECT_EQ(r, a);
+  EXPECT_EQ(info.max_protection, VM_PROT_NONE);
+  EXPECT_KR(KERN_PROTECTION_FAILURE, mach_vm_protect(mach_task_self(), a, page(), FALSE, VM_PROT_READ));
+}
+
+}  // namespace
