@@ -91,8 +91,21 @@ struct Ring {
 
 std::mutex g_mu;
 Ring g_ring;
+std::atomic<unsigned long> g_submitted{0};
 
 }  // namespace
+
+namespace testing {
+unsigned long io_uring_submissions() { return g_submitted.load(); }
+bool io_uring_available() {
+  std::lock_guard lk(g_mu);
+  if (g_ring.pid != getpid()) {
+    g_ring = Ring{};
+    if (!g_ring.init()) g_ring.broken = true;
+  }
+  return !g_ring.broken;
+}
+}  // namespace testing
 
 kern_return_t queue_datasync(int fd) {
   {
@@ -101,7 +114,10 @@ kern_return_t queue_datasync(int fd) {
       g_ring = Ring{};
       if (!g_ring.init()) g_ring.broken = true;
     }
-    if (!g_ring.broken && g_ring.submit_fsync(fd)) return KERN_SUCCESS;
+    if (!g_ring.broken && g_ring.submit_fsync(fd)) {
+      g_submitted++;
+      return KERN_SUCCESS;
+    }
   }
   // Starts write-back of every dirty page without waiting for it.
   if (sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0)

@@ -7,4 +7,10 @@
 
 namespace hvshim::machvm {
 kern_return_t queue_datasync(int fd);
-}
+
+namespace testing {
+// How many fsyncs went through the ring, and whether it could be set up.
+unsigned long io_uring_submissions();
+bool io_uring_available();
+}  // namespace testing
+}  // namespace hvshim::machvm
