@@ -90,6 +90,7 @@ void usage() {
       "  --filter   run only case groups matching REGEX (map_unmap, protect_page_toggle,\n"
       "             protect_page_toggle_private, exit_roundtrip, dirty_cycle, dirty_pass,\n"
       "             log_overhead)\n"
+      "  --dirty-mib LIST  dirty-tracking pass sizes in MiB (default 64,256,1024; quick 4,16,64)\n"
       "  --verbose  print each result's note (what was measured, spread)\n"
       "Run pinned: taskset -c 0 hvbench ...\n",
       stderr);
@@ -101,6 +102,7 @@ int main(int argc, char** argv) {
   Config cfg;
   const char* json = nullptr;
   bool verbose = false;
+  std::vector<uint64_t> dirty_mib;
   std::vector<std::string> bargs = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -112,6 +114,9 @@ int main(int argc, char** argv) {
       json = argv[i] + 7;
     } else if (a == "--filter" && i + 1 < argc) {
       bargs.push_back(std::string("--benchmark_filter=") + argv[++i]);
+    } else if (a == "--dirty-mib" && i + 1 < argc) {
+      for (char* tok = strtok(argv[++i], ","); tok; tok = strtok(nullptr, ","))
+        dirty_mib.push_back(strtoull(tok, nullptr, 10));
     } else if (a == "--verbose" || a == "-v") {
       verbose = true;
     } else if (a == "--help" || a == "-h") {
@@ -132,6 +137,10 @@ int main(int argc, char** argv) {
     cfg.dirty_sizes = {4ull << 20, 16ull << 20, 64ull << 20};
     cfg.cycle_iters = 100;
     cfg.log_iters = 2000;
+  }
+  if (!dirty_mib.empty()) {
+    cfg.dirty_sizes.clear();
+    for (uint64_t m : dirty_mib) cfg.dirty_sizes.push_back(m << 20);
   }
   std::string pin = affinity();
   if (pin != "0") fmt::print(stderr, "hvbench: note: running on CPUs {}; pin with `taskset -c 0` for stable numbers\n", pin);
