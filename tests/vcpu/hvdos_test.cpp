@@ -25,7 +25,11 @@ TEST(HvdosTest, UnmodifiedHvdosRunsComPrograms) {
   std::string build = exe;
   build = build.substr(0, build.rfind('/'));   // .../tests
   build = build.substr(0, build.rfind('/'));   // build dir
-  std::string cmd = "HVSHIM_USE_BUILD=1 '" + script + "' '" + build + "' 2>&1";
+  std::string extra;
+#if defined(__SANITIZE_ADDRESS__)
+  extra = "HVDOS_EXTRA_FLAGS='-fsanitize=address,undefined' ";
+#endif
+  std::string cmd = extra + "HVSHIM_USE_BUILD=1 '" + script + "' '" + build + "' 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   ASSERT_NE(p, nullptr);
   std::string out;

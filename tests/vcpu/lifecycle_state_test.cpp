@@ -192,7 +192,7 @@ TEST_F(VmcsTest, CapabilityFormatAndRealModeCanonicalControls) {
   }
   ASSERT_EQ(hv_vmx_read_capability(HV_VMX_CAP_PROCBASED, &cap), HV_SUCCESS);
   EXPECT_TRUE((cap >> 32) & CPU_BASED_HLT);
-  EXPECT_EQ(hv_vmx_read_capability(static_cast<hv_vmx_capability_t>(99), &cap), HV_BAD_ARGUMENT);
+  EXPECT_EQ(hv_vmx_read_capability(static_cast<hv_vmx_capability_t>(40), &cap), HV_BAD_ARGUMENT);
 }
 
 TEST_F(VmcsTest, DefaultsAfterCreate) {

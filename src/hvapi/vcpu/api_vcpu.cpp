@@ -6,6 +6,7 @@
 #include <Hypervisor/hv_vmx.h>
 #include <x86intrin.h>
 
+#include <cstring>
 #include <mutex>
 
 #include "common/export.h"
@@ -76,19 +77,22 @@ HVSHIM_EXPORT hv_return_t hv_vcpu_set_space(hv_vcpuid_t vcpu, hv_vm_space_t asid
   });
 }
 
-HVSHIM_EXPORT hv_return_t hv_vcpu_read_register(hv_vcpuid_t vcpu, hv_x86_reg_t reg, uint64_t* value) {
-  return traced("hv_vcpu_read_register", [&] { return fmt::format("{}, {}", vcpu, static_cast<int>(reg)); }, [&] {
+HVSHIM_EXPORT hv_return_t hv_vcpu_read_register(hv_vcpuid_t vcpu, hv_x86_reg_t reg_in, uint64_t* value) {
+  uint32_t reg;
+  memcpy(&reg, &reg_in, sizeof reg);  // any int a C caller passes
+  return traced("hv_vcpu_read_register", [&] { return fmt::format("{}, {}", vcpu, reg); }, [&] {
     return with_vcpu(vcpu, [&](LogicalVcpu& v) -> hv_return_t {
       if (!value) return bad("value is null");
-      return v.read_register(static_cast<uint32_t>(reg), value);
+      return v.read_register(reg, value);
     });
   });
 }
 
-HVSHIM_EXPORT hv_return_t hv_vcpu_write_register(hv_vcpuid_t vcpu, hv_x86_reg_t reg, uint64_t value) {
-  return traced("hv_vcpu_write_register",
-                [&] { return fmt::format("{}, {}, {:#x}", vcpu, static_cast<int>(reg), value); },
-                [&] { return with_vcpu(vcpu, [&](LogicalVcpu& v) { return v.write_register(static_cast<uint32_t>(reg), value); }); });
+HVSHIM_EXPORT hv_return_t hv_vcpu_write_register(hv_vcpuid_t vcpu, hv_x86_reg_t reg_in, uint64_t value) {
+  uint32_t reg;
+  memcpy(&reg, &reg_in, sizeof reg);
+  return traced("hv_vcpu_write_register", [&] { return fmt::format("{}, {}, {:#x}", vcpu, reg, value); },
+                [&] { return with_vcpu(vcpu, [&](LogicalVcpu& v) { return v.write_register(reg, value); }); });
 }
 
 HVSHIM_EXPORT hv_return_t hv_vcpu_read_fpstate(hv_vcpuid_t vcpu, void* buffer, size_t size) {
@@ -199,11 +203,14 @@ HVSHIM_EXPORT hv_return_t hv_vcpu_set_tsc_relative(hv_vcpuid_t vcpu, int64_t off
 // ---- VMX --------------------------------------------------------------------
 
 HVSHIM_EXPORT hv_return_t hv_vmx_read_capability(hv_vmx_capability_t field, uint64_t* value) {
-  return traced("hv_vmx_read_capability", [&] { return fmt::format("{}", static_cast<int>(field)); },
-                [&]() -> hv_return_t {
-                  if (!value) return bad("value is null");
-                  return read_capability(static_cast<uint32_t>(field), value);
-                });
+  // C callers may pass any int; read it as bytes, not as the enum type.
+  uint32_t raw;
+  static_assert(sizeof raw == sizeof field);
+  memcpy(&raw, &field, sizeof raw);
+  return traced("hv_vmx_read_capability", [&] { return fmt::format("{}", raw); }, [&]() -> hv_return_t {
+    if (!value) return bad("value is null");
+    return read_capability(raw, value);
+  });
 }
 
 HVSHIM_EXPORT hv_return_t hv_vmx_vcpu_read_vmcs(hv_vcpuid_t vcpu, uint32_t field, uint64_t* value) {

@@ -9,6 +9,8 @@
 # (exit 77). With pkg-config knowing `hvshim` (an installed hvshim) that is
 # used; otherwise the headers of this checkout and the library of the build
 # directory given as $1 (default: build-vcpu next to the sources).
+# HVDOS_EXTRA_FLAGS is appended to the compile line (e.g. -fsanitize=... when
+# the library was built with sanitizers).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
@@ -29,7 +31,7 @@ fi
 # libstdc++ needs <algorithm>/<cstring> spelled out where libc++ did not.
 # shellcheck disable=SC2086
 g++ -std=c++11 -w -include algorithm -include cstring -x c++ \
-  "$HVDOS_SRC/DOSKernel.cpp" "$HVDOS_SRC/hvdos.c" -o "$work/hvdos" $flags -lpthread
+  "$HVDOS_SRC/DOSKernel.cpp" "$HVDOS_SRC/hvdos.c" -o "$work/hvdos" $flags -lpthread ${HVDOS_EXTRA_FLAGS:-}
 
 for p in hello fileio; do
   as --32 -o "$work/$p.o" "$here/$p.S"
