@@ -575,8 +575,12 @@ hv_return_t LogicalVcpu::run_until(uint64_t deadline) {
     bool had_dirty = run()->kvm_dirty_regs != 0;
     uint64_t dirty_bits = run()->kvm_dirty_regs;
     if (had_dirty) backup = run()->s.regs;
+    if (kick.load()) run()->immediate_exit = 1;  // kicked while outside the guest
     uint64_t t0 = now_ns();
+    running_page() = run();
     auto st = k().run();
+    running_page() = nullptr;
+    run()->immediate_exit = 0;
     exec_ns += now_ns() - t0;
     Step step;
     if (!st) {
@@ -606,9 +610,6 @@ hv_return_t LogicalVcpu::run_until(uint64_t deadline) {
       step = c.dispatch();
     }
     if (step == Step::Continue) {
-      if (kick.load()) {
-        // Take the kick before re-entering (the signal may already be gone).
-      }
       continue;
     }
     if (step == Step::Error) result = HV_ERROR;

@@ -38,7 +38,11 @@ hv_return_t kvm_fail(const kvm::Error& e) {
 
 pid_t my_tid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
 
-void noop_handler(int) {}
+// If the kick lands outside KVM_RUN (a thread that unblocked the signal),
+// make the next KVM_RUN return at once instead of losing it.
+void kick_handler(int) {
+  if (kvm_run* r = running_page()) r->immediate_exit = 1;
+}
 
 // All vCPUs by id (vm_mutex), and those owned by this thread (no lock).
 std::vector<LogicalVcpu*> g_vcpus;
@@ -56,6 +60,11 @@ std::set<uint32_t> native_union() {
 
 int kick_signal() { return SIGRTMAX - 3; }
 
+namespace {
+thread_local kvm_run* t_running = nullptr;
+}
+kvm_run*& running_page() { return t_running; }
+
 void drain_kick_signal() {
   sigset_t s;
   sigemptyset(&s);
@@ -70,7 +79,7 @@ void install_kick_handler() {
   static std::once_flag once;
   std::call_once(once, [] {
     struct sigaction sa {};
-    sa.sa_handler = noop_handler;
+    sa.sa_handler = kick_handler;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0;
     sigaction(kick_signal(), &sa, nullptr);

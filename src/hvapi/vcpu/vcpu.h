@@ -163,6 +163,8 @@ hv_return_t set_native_msr(LogicalVcpu& v, uint32_t msr, bool enable);
 
 // Kick signal: blocked outside KVM_RUN in owner threads, unblocked inside.
 int kick_signal();
+// The kvm_run page of the vCPU this thread is running (for the kick handler).
+kvm_run*& running_page();
 void drain_kick_signal();
 
 // VMX capability words (vmcs.cpp).
