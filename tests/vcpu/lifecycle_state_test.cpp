@@ -261,6 +261,28 @@ TEST(DecodeTest, Lengths) {
   EXPECT_EQ(len({0xf3, 0xa5}, CpuMode::Prot32), 2u);
   EXPECT_EQ(len({0xa1, 0x10, 0x00}, CpuMode::Real16), 3u);
   EXPECT_EQ(len({0xc7, 0x00}, CpuMode::Real16), 0u);  // truncated
+  {
+    // mov [rbx+rsi*4+10h], eax in 64-bit; mov ax,[bp+di+2] in 16-bit (SS default)
+    uint64_t gpr[16] = {};
+    gpr[3] = 0x1000;
+    gpr[6] = 2;
+    gpr[5] = 0x20;
+    gpr[7] = 0x3;
+    uint64_t seg[6] = {0, 0, 0x50000, 0x60000, 0, 0x7000000};
+    std::vector<uint8_t> a{0x89, 0x44, 0xb3, 0x10};
+    Insn d = decode(a.data(), a.size(), CpuMode::Long64);
+    uint64_t la = 0;
+    ASSERT_TRUE(effective_address(d, gpr, seg, 0, CpuMode::Long64, true, &la));
+    EXPECT_EQ(la, 0x1018u);
+    std::vector<uint8_t> g{0x65, 0x8b, 0x04, 0x25, 0x08, 0, 0, 0};  // mov eax,gs:[8]
+    d = decode(g.data(), g.size(), CpuMode::Long64);
+    ASSERT_TRUE(effective_address(d, gpr, seg, 0, CpuMode::Long64, false, &la));
+    EXPECT_EQ(la, 0x7000008u);
+    std::vector<uint8_t> b{0x8b, 0x43, 0x02};  // mov ax,[bp+di+2]
+    d = decode(b.data(), b.size(), CpuMode::Real16);
+    ASSERT_TRUE(effective_address(d, gpr, seg, 0, CpuMode::Real16, false, &la));
+    EXPECT_EQ(la, 0x50000u + 0x25);
+  }
   IoInsn io = decode_io(std::vector<uint8_t>{0xf3, 0x6e}.data(), 2, CpuMode::Real16);
   EXPECT_TRUE(io.valid && io.string && io.rep && !io.in && io.size == 1);
 }

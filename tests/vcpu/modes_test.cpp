@@ -91,7 +91,8 @@ TEST_F(ModesTest, LongModeWithPagingIoAndEptFault) {
   // 0x150000 is inside the guest page tables' 2 MiB page but not mapped.
   ASSERT_EQ(run(), VMX_REASON_EPT_VIOLATION);
   EXPECT_EQ(vmcs(VMCS_GUEST_PHYSICAL_ADDRESS), 0x150000u);
-  EXPECT_EQ(vmcs(VMCS_RO_EXIT_QUALIFIC) & 7, 1u);
+  EXPECT_EQ(vmcs(VMCS_RO_EXIT_QUALIFIC) & 0x187, 0x181u);  // read, linear address valid
+  EXPECT_EQ(vmcs(VMCS_RO_GUEST_LIN_ADDR), 0x150000u);
   EXPECT_EQ(reg(HV_X86_RIP), kCodeGpa + 12);
   EXPECT_EQ(vmcs(VMCS_RO_VMEXIT_INSTR_LEN), 8u);
   // The VMM emulates the load itself and moves on, as QEMU's hvf does.
@@ -99,11 +100,51 @@ TEST_F(ModesTest, LongModeWithPagingIoAndEptFault) {
   skip_insn();
   ASSERT_EQ(run(), VMX_REASON_EPT_VIOLATION);
   EXPECT_EQ(vmcs(VMCS_GUEST_PHYSICAL_ADDRESS), 0x150008u);
-  EXPECT_EQ(vmcs(VMCS_RO_EXIT_QUALIFIC) & 7, 2u);
+  EXPECT_EQ(vmcs(VMCS_RO_EXIT_QUALIFIC) & 0x187, 0x182u);
+  EXPECT_EQ(vmcs(VMCS_RO_GUEST_LIN_ADDR), 0x150008u);
   EXPECT_EQ(reg(HV_X86_RIP), kCodeGpa + 20);  // back on the store
   EXPECT_EQ(vmcs(VMCS_RO_VMEXIT_INSTR_LEN), 8u);
   skip_insn();
   EXPECT_EQ(run(), VMX_REASON_HLT);
+}
+
+// As Apple's test: guest RAM mapped one 4 KiB host page at a time with
+// HV_MEMORY_READ only; each write fault ((qual & 0x86) == 0x82) is answered
+// with hv_vm_protect(R|W) on that page and the guest retries. The data is
+// at linear 0x400000 + i * 0x1000, mapped by the guest to GPA 0x200000 + ...
+TEST_F(ModesTest, PerPageReadOnlyRamGrowsOnWriteFaults) {
+  // The fixture maps 1 MiB RWX at 0 for code and page tables; the data
+  // pages live above it, each its own host page.
+  std::vector<std::unique_ptr<HostMem>> pages;
+  for (int i = 0; i < 4; ++i) {
+    pages.push_back(std::make_unique<HostMem>(4096));
+    ASSERT_EQ(hv_vm_map(pages.back()->data(), 0x200000 + 0x1000 * i, 4096, HV_MEMORY_READ), HV_SUCCESS);
+  }
+  // PD[2] maps linear 0x400000 (2 MiB page) to GPA 0x200000.
+  // mov rdi,400000h; mov ecx,4; l: mov [rdi],ecx; add rdi,1000h; loop l; hlt
+  load({0x48, 0xc7, 0xc7, 0x00, 0x00, 0x40, 0x00, 0xb9, 0x04, 0x00, 0x00, 0x00, 0x89, 0x0f, 0x48, 0x81, 0xc7,
+        0x00, 0x10, 0x00, 0x00, 0xe2, 0xf5, 0xf4});
+  long_mode(false);
+  put64(0x12000 + 2 * 8, 0x200000 | 0x87);
+  int faults = 0;
+  for (;;) {
+    uint64_t r = run();
+    if (r == VMX_REASON_HLT) break;
+    ASSERT_EQ(r, VMX_REASON_EPT_VIOLATION);
+    uint64_t q = vmcs(VMCS_RO_EXIT_QUALIFIC);
+    ASSERT_EQ(q & 0x86, 0x82u) << std::hex << q;  // write, linear address valid
+    ASSERT_EQ((q >> 3) & 7, 1u) << std::hex << q;  // page currently readable only
+    uint64_t gpa = vmcs(VMCS_GUEST_PHYSICAL_ADDRESS);
+    EXPECT_EQ(vmcs(VMCS_RO_GUEST_LIN_ADDR), gpa - 0x200000 + 0x400000);
+    ASSERT_EQ(hv_vm_protect(gpa & ~0xfffull, 4096, HV_MEMORY_READ | HV_MEMORY_WRITE), HV_SUCCESS);
+    ASSERT_LE(++faults, 4);
+  }
+  EXPECT_EQ(faults, 4);
+  for (int i = 0; i < 4; ++i) {
+    uint32_t v;
+    memcpy(&v, pages[i]->data(), 4);
+    EXPECT_EQ(v, 4u - i);
+  }
 }
 
 TEST_F(ModesTest, LongModeNativeKernelGsBase) {

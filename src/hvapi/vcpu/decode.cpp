@@ -66,23 +66,65 @@ struct Reader {
   }
 };
 
-// Consumes ModRM (already read into `m`), SIB and displacement.
-void modrm_tail(Reader& r, uint8_t m, unsigned addrsize) {
+int64_t read_disp(Reader& r, unsigned n) {
+  int64_t v = 0;
+  if (r.i + n > r.n) {
+    r.skip(n);
+    return 0;
+  }
+  if (n == 1) v = static_cast<int8_t>(r.b[r.i]);
+  else if (n == 2) v = static_cast<int16_t>(r.b[r.i] | (r.b[r.i + 1] << 8));
+  else if (n == 4) v = static_cast<int32_t>(r.b[r.i] | (r.b[r.i + 1] << 8) | (r.b[r.i + 2] << 16) |
+                                            (static_cast<uint32_t>(r.b[r.i + 3]) << 24));
+  r.skip(n);
+  return v;
+}
+
+// Consumes ModRM (already read into `m`), SIB and displacement, recording
+// the memory operand's form in `d`.
+void modrm_tail(Reader& r, uint8_t m, unsigned addrsize, unsigned rex, bool long64, Insn& d) {
   unsigned mod = m >> 6, rm = m & 7;
   if (mod == 3) return;
   if (addrsize == 2) {
-    if (mod == 0 && rm == 6) r.skip(2);
-    else if (mod == 1) r.skip(1);
-    else if (mod == 2) r.skip(2);
+    static const int b16[8] = {3, 3, 5, 5, 6, 7, 5, 3};   // BX BX BP BP SI DI BP BX
+    static const int i16[8] = {6, 7, 6, 7, -1, -1, -1, -1};  // SI DI SI DI
+    d.base = b16[rm];
+    d.index = i16[rm];
+    d.bp_default_ss = rm == 2 || rm == 3 || rm == 6;
+    if (mod == 0 && rm == 6) {
+      d.base = -1;
+      d.bp_default_ss = false;
+      d.disp = read_disp(r, 2);
+    } else if (mod == 1) {
+      d.disp = read_disp(r, 1);
+    } else if (mod == 2) {
+      d.disp = read_disp(r, 2);
+    }
     return;
   }
+  bool rex_b = rex & 1, rex_x = rex & 2;
   if (rm == 4) {
     uint8_t sib = r.next();
-    if (mod == 0 && (sib & 7) == 5) r.skip(4);
+    unsigned base = sib & 7, idx = (sib >> 3) & 7;
+    d.scale = 1u << (sib >> 6);
+    d.index = (idx | (rex_x ? 8 : 0)) == 4 ? -1 : static_cast<int>(idx | (rex_x ? 8 : 0));
+    if (mod == 0 && base == 5) {
+      d.base = -1;
+      d.disp = read_disp(r, 4);
+    } else {
+      d.base = static_cast<int>(base | (rex_b ? 8 : 0));
+    }
+  } else if (mod == 0 && rm == 5) {
+    d.base = -1;
+    d.rip_relative = long64;
+    d.disp = read_disp(r, 4);
+    return;
+  } else {
+    d.base = static_cast<int>(rm | (rex_b ? 8 : 0));
   }
-  if (mod == 0 && rm == 5) r.skip(4);
-  else if (mod == 1) r.skip(1);
-  else if (mod == 2) r.skip(4);
+  d.bp_default_ss = d.base == 4 || d.base == 5;
+  if (mod == 1) d.disp = read_disp(r, 1);
+  else if (mod == 2) d.disp = read_disp(r, 4);
 }
 
 }  // namespace
@@ -93,6 +135,7 @@ Insn decode(const uint8_t* bytes, size_t n, CpuMode mode) {
   bool def16 = mode == CpuMode::Real16 || mode == CpuMode::Prot16;
   bool long64 = mode == CpuMode::Long64;
   bool p66 = false, p67 = false, rexw = false;
+  unsigned rex = 0;
   uint8_t op = 0;
   // Prefixes.
   for (;;) {
@@ -101,11 +144,18 @@ Insn decode(const uint8_t* bytes, size_t n, CpuMode mode) {
     if (op == 0x66) p66 = true;
     else if (op == 0x67) p67 = true;
     else if (op == 0xf2 || op == 0xf3) d.rep = true;
-    else if (op == 0xf0 || op == 0x26 || op == 0x2e || op == 0x36 || op == 0x3e || op == 0x64 || op == 0x65) {
+    else if (op == 0x26) d.seg = 0;
+    else if (op == 0x2e) d.seg = 1;
+    else if (op == 0x36) d.seg = 2;
+    else if (op == 0x3e) d.seg = 3;
+    else if (op == 0x64) d.seg = 4;
+    else if (op == 0x65) d.seg = 5;
+    else if (op == 0xf0) {
     } else break;
   }
   if (long64 && (op & 0xf0) == 0x40) {
     rexw = op & 8;
+    rex = op & 0xf;
     op = r.next();
     if (!r.ok) return d;
   }
@@ -139,7 +189,7 @@ Insn decode(const uint8_t* bytes, size_t n, CpuMode mode) {
     if (d.has_modrm) {
       d.modrm = r.next();
       d.mem_operand = (d.modrm >> 6) != 3;
-      modrm_tail(r, d.modrm, d.addrsize);
+      modrm_tail(r, d.modrm, d.addrsize, 0, long64, d);
     }
     if (map == 3 || (map == 1 && imm_0f(op, immz) == 1)) r.skip(1);
     if (!r.ok) return d;
@@ -208,14 +258,53 @@ Insn decode(const uint8_t* bytes, size_t n, CpuMode mode) {
     d.modrm = r.next();
     if (!r.ok) return d;
     if ((d.modrm >> 6) != 3) d.mem_operand = true;
-    modrm_tail(r, d.modrm, d.addrsize);
+    modrm_tail(r, d.modrm, d.addrsize, rex, long64, d);
     if (d.map == 0 && (op == 0xf6 || op == 0xf7) && ((d.modrm >> 3) & 7) < 2) imm = op == 0xf6 ? 1 : immz;
   }
   if (imm >= 1 && r.i < r.n) d.imm8 = bytes[r.i];
+  if (d.map == 0 && op >= 0xa0 && op <= 0xa3 && r.i + d.addrsize <= r.n) {
+    for (unsigned k = 0; k < d.addrsize; ++k) d.moffs |= static_cast<uint64_t>(bytes[r.i + k]) << (8 * k);
+  }
   r.skip(imm);
   if (!r.ok) return d;
   d.len = static_cast<unsigned>(r.i);
   return d;
+}
+
+bool effective_address(const Insn& d, const uint64_t gpr[16], const uint64_t seg_base[6], uint64_t next_rip,
+                       CpuMode mode, bool write, uint64_t* la) {
+  uint64_t amask = d.addrsize == 8 ? ~0ull : (d.addrsize == 4 ? 0xffffffffull : 0xffffull);
+  uint64_t ea;
+  int seg = d.seg;
+  uint8_t op = d.opcode;
+  bool string = d.map == 0 && ((op >= 0xa4 && op <= 0xa7) || (op >= 0xaa && op <= 0xaf) || (op >= 0x6c && op <= 0x6f));
+  if (string) {
+    bool dst = op == 0xaa || op == 0xab || op == 0x6c || op == 0x6d || ((op == 0xa4 || op == 0xa5) && write);
+    if (dst) {
+      ea = gpr[7] & amask;
+      seg = 0;  // ES, no override
+    } else {
+      ea = gpr[6] & amask;
+      if (seg < 0) seg = 3;
+    }
+  } else if (d.map == 0 && op >= 0xa0 && op <= 0xa3) {
+    ea = d.moffs & amask;
+    if (seg < 0) seg = 3;
+  } else if (d.has_modrm && (d.modrm >> 6) != 3) {
+    uint64_t v = static_cast<uint64_t>(d.disp);
+    if (d.rip_relative) v += next_rip;
+    if (d.base >= 0) v += gpr[d.base];
+    if (d.index >= 0) v += gpr[d.index] * d.scale;
+    ea = v & amask;
+    if (seg < 0) seg = d.bp_default_ss ? 2 : 3;
+  } else {
+    return false;
+  }
+  uint64_t base = seg_base[seg];
+  if (mode == CpuMode::Long64 && seg < 4) base = 0;  // only FS/GS have bases in 64-bit mode
+  *la = base + ea;
+  if (mode != CpuMode::Long64) *la &= 0xffffffffull;
+  return true;
 }
 
 IoInsn decode_io(const uint8_t* bytes, size_t n, CpuMode mode) {

@@ -25,7 +25,23 @@ struct Insn {
   bool rep = false;          // F2/F3 present
   bool opsize_prefix = false;
   uint8_t imm8 = 0;          // first immediate byte (port number of IN/OUT imm8)
+  // Memory operand (ModRM/SIB form): register numbers 0-15, -1 = none.
+  int base = -1;
+  int index = -1;
+  unsigned scale = 1;
+  int64_t disp = 0;
+  bool rip_relative = false;
+  bool bp_default_ss = false;  // 16-bit BP forms / (E|R)BP, (E|R)SP bases use SS
+  int seg = -1;                // override prefix: 0 ES,1 CS,2 SS,3 DS,4 FS,5 GS
+  uint64_t moffs = 0;          // A0-A3 absolute offset
 };
+
+// Guest-linear address of the ModRM / moffs / string memory operand, given
+// the registers (in KVM's GPR order rax,rcx,rdx,rbx,rsp,rbp,rsi,rdi,r8..r15),
+// segment bases (ES,CS,SS,DS,FS,GS) and the RIP after the instruction. For
+// string instructions the destination (ES:RDI) is returned when `write`.
+bool effective_address(const Insn& d, const uint64_t gpr[16], const uint64_t seg_base[6], uint64_t next_rip,
+                       CpuMode mode, bool write, uint64_t* la);
 
 // Decodes the instruction in bytes[0..n).
 Insn decode(const uint8_t* bytes, size_t n, CpuMode mode);

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <ctime>
 #include <mutex>
+#include <optional>
 
 #include "common/last_error.h"
 #include "common/log.h"
@@ -311,16 +312,30 @@ struct RunCtx {
     return Step::Exit;
   }
 
-  uint64_t gla_bits(uint64_t gpa) {
-    if (v.sregs().cr0 & 0x80000000ull) return 0;  // linear address unknown with paging
-    v.set_ro(VMCS_RO_GUEST_LIN_ADDR, gpa);
-    return (1u << 7) | (1u << 8);
+  // The guest-linear address of the access, from the instruction's memory
+  // operand, accepted only if it translates to the faulting page.
+  std::optional<uint64_t> data_gla(const Insn& d, uint64_t rip_at, bool write, uint64_t gpa) {
+    const kvm_regs& r = v.regs();
+    const kvm_sregs& s = v.sregs();
+    const uint64_t gpr[16] = {r.rax, r.rcx, r.rdx, r.rbx, r.rsp, r.rbp, r.rsi, r.rdi,
+                              r.r8,  r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15};
+    const uint64_t bases[6] = {s.es.base, s.cs.base, s.ss.base, s.ds.base, s.fs.base, s.gs.base};
+    uint64_t la, pa;
+    if (!d.len || !effective_address(d, gpr, bases, rip_at + d.len, v.mode(), write, &la)) return std::nullopt;
+    // The access may start on the previous page and cross into this one.
+    for (uint64_t cand : {la, (la + 16) & ~(kPageSize - 1)}) {
+      if (v.linear_to_gpa(cand, &pa) && (pa & ~(kPageSize - 1)) == (gpa & ~(kPageSize - 1)))
+        return cand + (gpa - pa);
+    }
+    if (!(s.cr0 & 0x80000000ull)) return gpa;  // paging off: linear == physical
+    return std::nullopt;
   }
 
-  void ept_exit(uint64_t gpa, uint64_t access, uint8_t perms) {
+  void ept_exit(uint64_t gpa, uint64_t access, uint8_t perms, std::optional<uint64_t> gla) {
     set_exit(VMX_REASON_EPT_VIOLATION);
-    v.set_ro(VMCS_RO_GUEST_LIN_ADDR, 0);
-    uint64_t q = access | (static_cast<uint64_t>(perms & 7) << 3) | gla_bits(gpa);
+    uint64_t q = access | (static_cast<uint64_t>(perms & 7) << 3);
+    if (gla) q |= (1u << 7) | (1u << 8);  // linear address valid; access to the final translation
+    v.set_ro(VMCS_RO_GUEST_LIN_ADDR, gla ? *gla : 0);
     v.set_ro(VMCS_RO_EXIT_QUALIFIC, q);
     v.set_ro(VMCS_GUEST_PHYSICAL_ADDRESS, gpa);
   }
@@ -353,7 +368,7 @@ struct RunCtx {
       v.dirty(KVM_SYNC_X86_REGS);
       size_t n = fetch(snap.rip, b);
       Insn d = decode(b, n, m);
-      ept_exit(gpa, 1, perms);
+      ept_exit(gpa, 1, perms, data_gla(d, snap.rip, false, gpa));
       v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, d.len);
       return Step::Exit;
     }
@@ -369,6 +384,7 @@ struct RunCtx {
       --back;
     }
     unsigned found = 0;
+    Insn fd;
     for (unsigned k = back; k >= 1; --k) {
       Insn d = decode(code + (back - k), k, m);
       if (d.len != k || !d.mem_operand) continue;
@@ -377,6 +393,7 @@ struct RunCtx {
           !(d.opcode >= 0xa4 && d.opcode <= 0xaf))
         continue;
       found = k;
+      fd = d;
       break;
     }
     if (found) {
@@ -385,7 +402,7 @@ struct RunCtx {
     } else {
       log::warn("vcpu {}: MMIO write at {:#x}: could not find the instruction before RIP {:#x}", v.id(), gpa, rip);
     }
-    ept_exit(gpa, 2, perms);
+    ept_exit(gpa, 2, perms, found ? data_gla(fd, rip - found, true, gpa) : std::nullopt);
     v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, found);
     return Step::Exit;
   }
@@ -500,7 +517,7 @@ struct RunCtx {
       last_fetch_rip = r.rip;
       return Step::Continue;
     }
-    ept_exit(gpa, 4, perms);
+    ept_exit(gpa, 4, perms, la);
     return Step::Exit;
   }
 
