@@ -55,43 +55,42 @@ hv_return_t check_host_range(hv_uvaddr_t uva, size_t size) {
   return HV_SUCCESS;
 }
 
-Space* find_space(VmInstance& vm, hv_vm_space_t asid) {
-  Space* s = vm.space(asid);
-  if (!s) set_last_error(fmt::format("no address space {}", asid));
-  return s;
+// Runs `body(vm, space)` under the VM lock once the VM and the space exist.
+template <class Body>
+hv_return_t in_space(hv_vm_space_t asid, Body&& body) {
+  std::lock_guard lk(vm_mutex());
+  VmInstance* vm = current_vm();
+  if (!vm) return no_vm();
+  Space* s = vm->space(asid);
+  if (!s) {
+    set_last_error(fmt::format("no address space {}", asid));
+    return HV_BAD_ARGUMENT;
+  }
+  return body(*vm, *s);
 }
 
 hv_return_t do_map(hv_vm_space_t asid, hv_uvaddr_t uva, hv_gpaddr_t gpa, size_t size, hv_memory_flags_t flags) {
-  std::lock_guard lk(vm_mutex());
-  VmInstance* vm = current_vm();
-  if (!vm) return no_vm();
-  Space* s = find_space(*vm, asid);
-  if (!s) return HV_BAD_ARGUMENT;
-  if (hv_return_t r = check_range(*vm, gpa, size); r) return r;
-  if (hv_return_t r = check_flags(flags); r) return r;
-  if (hv_return_t r = check_host_range(uva, size); r) return r;
-  return s->map(reinterpret_cast<uintptr_t>(uva), gpa, size, static_cast<uint8_t>(flags));
+  return in_space(asid, [&](VmInstance& vm, Space& s) -> hv_return_t {
+    if (hv_return_t r = check_range(vm, gpa, size); r) return r;
+    if (hv_return_t r = check_flags(flags); r) return r;
+    if (hv_return_t r = check_host_range(uva, size); r) return r;
+    return s.map(reinterpret_cast<uintptr_t>(uva), gpa, size, static_cast<uint8_t>(flags));
+  });
 }
 
 hv_return_t do_unmap(hv_vm_space_t asid, hv_gpaddr_t gpa, size_t size) {
-  std::lock_guard lk(vm_mutex());
-  VmInstance* vm = current_vm();
-  if (!vm) return no_vm();
-  Space* s = find_space(*vm, asid);
-  if (!s) return HV_BAD_ARGUMENT;
-  if (hv_return_t r = check_range(*vm, gpa, size); r) return r;
-  return s->unmap(gpa, size);
+  return in_space(asid, [&](VmInstance& vm, Space& s) -> hv_return_t {
+    if (hv_return_t r = check_range(vm, gpa, size); r) return r;
+    return s.unmap(gpa, size);
+  });
 }
 
 hv_return_t do_protect(hv_vm_space_t asid, hv_gpaddr_t gpa, size_t size, hv_memory_flags_t flags) {
-  std::lock_guard lk(vm_mutex());
-  VmInstance* vm = current_vm();
-  if (!vm) return no_vm();
-  Space* s = find_space(*vm, asid);
-  if (!s) return HV_BAD_ARGUMENT;
-  if (hv_return_t r = check_range(*vm, gpa, size); r) return r;
-  if (hv_return_t r = check_flags(flags); r) return r;
-  return s->protect(gpa, size, static_cast<uint8_t>(flags));
+  return in_space(asid, [&](VmInstance& vm, Space& s) -> hv_return_t {
+    if (hv_return_t r = check_range(vm, gpa, size); r) return r;
+    if (hv_return_t r = check_flags(flags); r) return r;
+    return s.protect(gpa, size, static_cast<uint8_t>(flags));
+  });
 }
 
 }  // namespace
