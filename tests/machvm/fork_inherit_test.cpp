@@ -12,7 +12,10 @@ namespace {
 // Forks; the child runs fn and exits with its return value.
 int child_status(const std::function<int()>& fn) {
   pid_t pid = fork();
-  if (pid == 0) _exit(fn());
+  if (pid == 0) {
+    default_fault_signals();
+    _exit(fn());
+  }
   int st = 0;
   waitpid(pid, &st, 0);
   if (WIFSIGNALED(st)) return 1000 + WTERMSIG(st);

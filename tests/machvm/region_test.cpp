@@ -126,7 +126,8 @@ TEST(RegionRecurse, ShortAndFullSubmapInfo) {
   ASSERT_KR(KERN_SUCCESS, mach_vm_region_recurse(mach_task_self(), &r, &s, &depth,
                                                 reinterpret_cast<vm_region_recurse_info_t>(&full), &count));
   EXPECT_EQ(count, VM_REGION_SUBMAP_INFO_COUNT_64);
-  EXPECT_EQ(full.object_id_full, static_cast<vm_object_id_t>(sh.object_id));
+  const vm_object_id_t full_id = full.object_id_full;  // packed member: copy before binding
+  EXPECT_EQ(full_id, static_cast<vm_object_id_t>(sh.object_id));
   EXPECT_EQ(depth, 0u);
   EXPECT_EQ(r, al.addr);
   EXPECT_EQ(s, 2 * page());

@@ -34,9 +34,19 @@ inline uint64_t page() { return static_cast<uint64_t>(vm_page_size); }
 
 // Runs fn in a forked child. Returns the signal that killed it, or
 // 1000 + exit status.
+// Sanitizers turn a fault into a report and exit(1); tests want to see the
+// signal itself, as an uninstrumented program would.
+inline void default_fault_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = SIG_DFL;
+  sigaction(SIGSEGV, &sa, nullptr);
+  sigaction(SIGBUS, &sa, nullptr);
+}
+
 inline int in_child(const std::function<void()>& fn) {
   pid_t pid = fork();
   if (pid == 0) {
+    default_fault_signals();
     fn();
     _exit(0);
   }
