@@ -22,6 +22,7 @@ kern_return_t file_piece(const Segment& s, Piece& out) {
   bool writable = true;
   for (const std::string& path : {v.name, std::string(mf)}) {
     if (path.empty() || path[0] != '/') continue;
+    writable = true;
     fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
     if (fd < 0) {
       writable = false;

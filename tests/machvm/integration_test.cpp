@@ -2,6 +2,7 @@
 #include <sys/mman.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -85,6 +86,58 @@ TEST(Backing, DeallocatedPagesAreGivenBack) {
     for (uint64_t off = 0; off < al.size; off += page()) EXPECT_EQ(al.p()[off], 0);
     std::memset(al.p(), 0xEE, al.size);
   }
+}
+
+}  // namespace
+
+namespace {
+
+int open_fds() {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    (void)e;
+    ++n;
+  }
+  return n;
+}
+
+void workload() {
+  char path[] = "/tmp/machvm-fd-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_EQ(ftruncate(fd, 4 * page()), 0);
+  void* m = mmap(nullptr, 4 * page(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  unlink(path);
+  for (int i = 0; i < 20; ++i) {
+    memory_object_size_t s = 4 * page();
+    mach_port_t h = MACH_PORT_NULL;
+    ASSERT_KR(KERN_SUCCESS, mach_make_memory_entry_64(mach_task_self(), &s, reinterpret_cast<uint64_t>(m),
+                                                     VM_PROT_DEFAULT, &h, 0));
+    mach_vm_address_t a = 0;
+    ASSERT_KR(KERN_SUCCESS, mach_vm_map(mach_task_self(), &a, 4 * page(), 0, VM_FLAGS_ANYWHERE, h, 0, FALSE,
+                                       VM_PROT_DEFAULT, VM_PROT_DEFAULT, VM_INHERIT_DEFAULT));
+    ASSERT_KR(KERN_SUCCESS, mach_vm_msync(mach_task_self(), a, 4 * page(), VM_SYNC_ASYNCHRONOUS));
+    mach_vm_address_t b = 0;
+    vm_prot_t cur, max;
+    ASSERT_KR(KERN_SUCCESS, mach_vm_remap(mach_task_self(), &b, 4 * page(), 0, VM_FLAGS_ANYWHERE, mach_task_self(),
+                                         reinterpret_cast<uint64_t>(m), FALSE, &cur, &max, VM_INHERIT_DEFAULT));
+    Alloc al(8 * page());
+    vm_offset_t data;
+    mach_msg_type_number_t cnt;
+    ASSERT_KR(KERN_SUCCESS, mach_vm_read(mach_task_self(), al.addr, 8 * page(), &data, &cnt));
+    mach_vm_deallocate(mach_task_self(), data, cnt);
+    mach_vm_deallocate(mach_task_self(), a, 4 * page());
+    mach_vm_deallocate(mach_task_self(), b, 4 * page());
+    mach_port_deallocate(mach_task_self(), h);
+  }
+  munmap(m, 4 * page());
+}
+
+TEST(Resources, NoFileDescriptorLeaks) {
+  workload();  // first use opens the arena, the maps handle and the ring
+  int before = open_fds();
+  workload();
+  EXPECT_EQ(open_fds(), before);
 }
 
 }  // namespace
