@@ -273,7 +273,7 @@ void case_dirty_pass(Env& env, const Config& cfg, std::vector<Result>& out) {
         if (ra >= 0) raw_add.add(static_cast<double>(ra));
       }
       if ((i & 1023) == 1023) max_slots = std::max(max_slots, env.shim_slot_count());
-      if (i + 1 == pages / 2 && env.shim_slot_count() >= 32000) {
+      if (i + 1 == pages / 2 && env.shim_slot_count() + 64 >= env.shim_slot_limit()) {
         // Half-way, with the memslots exhausted: a guest write-walk shows
         // how many pages the VMM made writable still exit on every write
         // (exits beyond the pages that are still write-protected).
@@ -309,9 +309,10 @@ void case_dirty_pass(Env& env, const Config& cfg, std::vector<Result>& out) {
         size >> 20, pages, fmt_ns(static_cast<double>(t_protect)), done,
         (total - static_cast<double>(t_protect)) / 1e3 / static_cast<double>(std::max<size_t>(done, 1)), dec,
         max_slots, done + 1, raw_add.summary());
-    if (max_slots >= 32000)
-      r.note += fmt::format("; the memslot limit was reached: calls past it leave KVM stricter than the page map{}",
-                            mid_walk);
+    if (max_slots >= env.shim_slot_limit())
+      r.note += fmt::format("; the memslot limit ({}) was reached: calls past it leave KVM stricter than the page map",
+                            env.shim_slot_limit());
+    r.note += mid_walk;
     if (!failure.empty()) r.status = "failed: " + failure;
     out.push_back(r);
 

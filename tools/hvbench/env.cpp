@@ -158,4 +158,10 @@ size_t Env::shim_slot_count() const {
   return vm && vm->space(0) ? vm->space(0)->slots().count() : 0;
 }
 
+size_t Env::shim_slot_limit() const {
+  std::lock_guard lk(hvshim::hv::vm_mutex());
+  auto* vm = hvshim::hv::current_vm();
+  return vm && vm->space(0) ? vm->space(0)->slots().max_slots() : 0;
+}
+
 }  // namespace hvbench

@@ -89,6 +89,7 @@ class Env {
   // follows is not timed. Returns ns or -1.
   int64_t raw_page_add(uint64_t hva);
   size_t shim_slot_count() const;
+  size_t shim_slot_limit() const;  // memslots KVM gives the shim's space 0
 
   // One hv vCPU for the whole run (owned by the main thread), created by the
   // first case that needs it; -1 until then.
