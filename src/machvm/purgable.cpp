@@ -46,8 +46,10 @@ kern_return_t vm_purgable_control(uint64_t addr, vm_purgable_t control, int& sta
   }
   auto it = t.map.find(addr);
   if (it == t.map.end()) {
+    if (page_trunc(addr) >= user_va_end()) return fail(KERN_INVALID_ADDRESS, "{:#x} is not mapped", addr);
     auto segs = segments(t, page_trunc(addr), page_trunc(addr) + page_size());
-    if (segs.front().kind == Segment::hole) return fail(KERN_INVALID_ADDRESS, "{:#x} is not mapped", addr);
+    if (segs.empty() || segs.front().kind == Segment::hole)
+      return fail(KERN_INVALID_ADDRESS, "{:#x} is not mapped", addr);
     return fail(KERN_INVALID_ARGUMENT, "{:#x} is not purgeable memory", addr);
   }
   Entry& e = it->second;

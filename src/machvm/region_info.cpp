@@ -280,7 +280,9 @@ void page_disposition(Task& t, uint64_t addr, int& disp, int& refs, uint64_t* ob
   disp = 0;
   refs = 0;
   uint64_t page = page_trunc(addr);
+  if (page >= user_va_end()) return;
   auto segs = segments(t, page, page + page_size());
+  if (segs.empty()) return;
   const Segment& s = segs.front();
   if (s.kind == Segment::hole) return;
   unsigned char v = 0;
