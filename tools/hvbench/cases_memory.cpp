@@ -329,3 +329,117 @@ void case_dirty_pass(Env& env, const Config& cfg, std::vector<Result>& out) {
 }
 
 }  // namespace hvbench
+
+namespace hvbench {
+
+// ---------------------------------------------------------------------------
+// Scaling with the number of existing mappings: map_unmap_2m_at_<N> and
+// protect_page_toggle_at_<N>. Both VMs first get N extra 4 KiB mappings
+// (the shim: N hv_vm_map calls at non-adjacent GPAs, so N memslots; raw: N
+// 4 KiB slots), then the shim's calls and the raw yardstick run at the same
+// slot count, interleaved.
+void case_scaling(Env& env, const Config& cfg, std::vector<Result>& out) {
+  constexpr uint64_t kFillGpa = 20ull << 30;
+  constexpr uint64_t kStride = 2 * kPage;
+  for (unsigned n : cfg.scaling_counts) {
+    Result mu(fmt::format("map_unmap_2m_at_{}", n));
+    Result pt(fmt::format("protect_page_toggle_at_{}", n));
+    auto fail = [&](const std::string& why) {
+      mu.status = pt.status = "failed: " + why;
+      out.push_back(mu);
+      out.push_back(pt);
+    };
+    std::string err;
+    auto fill = HostBuf::make(std::max<uint64_t>(n, 1) * kPage, true, &err);
+    auto big = HostBuf::make(2ull << 20, true, &err);
+    auto ws = HostBuf::make(2ull << 20, true, &err);
+    if (!fill || !big || !ws) return fail(err);
+    memset(big->p, 1, big->size);
+    unsigned shim_done = 0, raw_done = 0;
+    const uint32_t first_raw = env.raw_slot(200);  // ids 201.. (fixed ids below 200 are in use)
+    auto cleanup = [&] {
+      for (unsigned i = 0; i < shim_done; ++i) hv_vm_unmap(kFillGpa + i * kStride, kPage);
+      for (unsigned i = 0; i < raw_done; ++i) (void)env.raw_vm->delete_memslot(first_raw + i);
+    };
+    for (unsigned i = 0; i < n; ++i, ++shim_done) {
+      auto* p = static_cast<uint8_t*>(fill->p) + uint64_t(i) * kPage;
+      if (hv_return_t e = hv_vm_map(p, kFillGpa + i * kStride, kPage, kRWX); e != HV_SUCCESS) {
+        cleanup();
+        return fail(hv_err("hv_vm_map (filler)", e) + fmt::format(" at {}", i));
+      }
+    }
+    for (unsigned i = 0; i < n; ++i, ++raw_done) {
+      uint64_t hva = reinterpret_cast<uint64_t>(fill->p) + uint64_t(i) * kPage;
+      if (auto st = env.raw_vm->set_memslot({first_raw + i, kFillGpa + i * kStride, kPage, hva, false}); !st) {
+        cleanup();
+        return fail("raw filler slot: " + st.error().describe() + fmt::format(" at {}", i));
+      }
+    }
+    size_t shim_slots = env.shim_slot_count();
+
+    // map/unmap 2 MiB.
+    Samples ms, mr;
+    const uint32_t big_slot = env.raw_slot(10);
+    for (unsigned i = 0; i < cfg.scaling_iters + 10; ++i) {
+      int64_t t0 = now_ns();
+      hv_return_t a = hv_vm_map(big->p, kMapGpa, big->size, kRWX);
+      hv_return_t b = a == HV_SUCCESS ? hv_vm_unmap(kMapGpa, big->size) : a;
+      int64_t t1 = now_ns();
+      auto s1 = env.raw_vm->set_memslot({big_slot, kMapGpa, big->size, reinterpret_cast<uint64_t>(big->p), false});
+      auto s2 = env.raw_vm->delete_memslot(big_slot);
+      int64_t t2 = now_ns();
+      if (a != HV_SUCCESS || b != HV_SUCCESS || !s1 || !s2) {
+        mu.status = "failed: " + (a != HV_SUCCESS || b != HV_SUCCESS ? hv_err("hv_vm_map/unmap", a ? a : b)
+                                                                     : std::string("raw slot add/delete"));
+        break;
+      }
+      if (i < 10) continue;
+      ms.add(static_cast<double>(t1 - t0));
+      mr.add(static_cast<double>(t2 - t1));
+    }
+    if (mu.status == "ok") {
+      mu.shim_ns = ms.median();
+      mu.native_ns = mr.median();
+      mu.note = fmt::format("hv_vm_map+hv_vm_unmap of 2 MiB with {} shim memslots installed vs raw slot add+delete "
+                            "with {} raw slots. shim: {}; raw: {}",
+                            shim_slots, n + 1, ms.summary(), mr.summary());
+    }
+
+    // Single-page protect toggles in a guest-touched 2 MiB mapping.
+    Samples ps, pr;
+    if (hv_return_t e = hv_vm_map(ws->p, kWsGpa, ws->size, kRWX); e != HV_SUCCESS) {
+      pt.status = "failed: " + hv_err("hv_vm_map", e);
+    } else {
+      const uint64_t pages = ws->size / kPage;
+      if (env.shim_guest->walk(kWsGpa, pages, true, &err) < 0) pt.status = "failed: guest walk: " + err;
+      for (unsigned i = 0; i < cfg.scaling_iters && pt.status == "ok"; ++i) {
+        uint64_t p = std::uniform_int_distribution<uint64_t>(0, pages - 1)(env.rng);
+        for (hv_memory_flags_t f : {kRX, kRWX}) {
+          int64_t t0 = now_ns();
+          hv_return_t e = hv_vm_protect(kWsGpa + p * kPage, kPage, f);
+          int64_t t1 = now_ns();
+          if (e != HV_SUCCESS) {
+            pt.status = "failed: " + hv_err("hv_vm_protect", e);
+            break;
+          }
+          ps.add(static_cast<double>(t1 - t0));
+          int64_t ra = env.raw_page_add(reinterpret_cast<uint64_t>(ws->p) + p * kPage);
+          if (ra >= 0) pr.add(static_cast<double>(ra));
+        }
+      }
+      hv_vm_unmap(kWsGpa, ws->size);
+    }
+    if (pt.status == "ok") {
+      pt.shim_ns = ps.median();
+      pt.native_ns = pr.median();
+      pt.note = fmt::format("hv_vm_protect of one random 4 KiB page of a guest-touched 2 MiB mapping (RX, then RWX) "
+                            "with {} other mappings vs a raw 4 KiB slot add with {} raw slots. shim: {}; raw: {}",
+                            n, n + 1, ps.summary(), pr.summary());
+    }
+    cleanup();
+    out.push_back(mu);
+    out.push_back(pt);
+  }
+}
+
+}  // namespace hvbench

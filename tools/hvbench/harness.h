@@ -37,6 +37,8 @@ struct Config {
   std::vector<uint64_t> dirty_sizes = {64ull << 20, 256ull << 20, 1ull << 30};
   unsigned cycle_iters = 1000;
   unsigned log_iters = 20000;
+  std::vector<unsigned> scaling_counts = {1, 1024, 32000};
+  unsigned scaling_iters = 300;
 };
 
 inline int64_t now_ns() {
@@ -121,6 +123,7 @@ using CaseFn = void (*)(Env&, const Config&, std::vector<Result>&);
 void case_map_unmap(Env&, const Config&, std::vector<Result>&);
 void case_protect_toggle(Env&, const Config&, std::vector<Result>&);
 void case_protect_toggle_private(Env&, const Config&, std::vector<Result>&);
+void case_scaling(Env&, const Config&, std::vector<Result>&);
 void case_dirty_pass(Env&, const Config&, std::vector<Result>&);
 void case_exit_roundtrip(Env&, const Config&, std::vector<Result>&);
 void case_dirty_cycle(Env&, const Config&, std::vector<Result>&);

@@ -32,6 +32,7 @@ const Group kGroups[] = {
     {"map_unmap", case_map_unmap},
     {"protect_page_toggle", case_protect_toggle},
     {"protect_page_toggle_private", case_protect_toggle_private},
+    {"scaling", case_scaling},
     {"exit_roundtrip", case_exit_roundtrip},
     {"dirty_cycle", case_dirty_cycle},
     {"dirty_pass", case_dirty_pass},
@@ -88,7 +89,7 @@ void usage() {
       "  --quick    small sizes and iteration counts (< 1 min), for CI smoke runs\n"
       "  --json     write [{case, shim_ns, native_ns, ratio, status, note}, ...] to FILE\n"
       "  --filter   run only case groups matching REGEX (map_unmap, protect_page_toggle,\n"
-      "             protect_page_toggle_private, exit_roundtrip, dirty_cycle, dirty_pass,\n"
+      "             protect_page_toggle_private, scaling, exit_roundtrip, dirty_cycle, dirty_pass,\n"
       "             log_overhead)\n"
       "  --dirty-mib LIST  dirty-tracking pass sizes in MiB (default 64,256,1024; quick 4,16,64)\n"
       "  --verbose  print each result's note (what was measured, spread)\n"
@@ -137,6 +138,8 @@ int main(int argc, char** argv) {
     cfg.dirty_sizes = {4ull << 20, 16ull << 20, 64ull << 20};
     cfg.cycle_iters = 100;
     cfg.log_iters = 2000;
+    cfg.scaling_counts = {1, 1024};
+    cfg.scaling_iters = 100;
   }
   if (!dirty_mib.empty()) {
     cfg.dirty_sizes.clear();
