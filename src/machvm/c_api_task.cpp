@@ -6,6 +6,7 @@
 
 #include "machvm/c_api_call.h"
 #include "machvm/page.h"
+#include "machvm/task.h"
 
 namespace hvshim::machvm {
 
@@ -54,6 +55,9 @@ __attribute__((constructor(101))) static void hvshim_init_page_size() {
   vm_page_size = vm_kernel_page_size = mv::page_size();
   vm_page_mask = vm_kernel_page_mask = mv::page_size() - 1;
   vm_page_shift = vm_kernel_page_shift = __builtin_ctzll(mv::page_size());
+  // Fork handlers must be in place before the first fork, whichever call
+  // came first (a memory entry alone must already not be inherited).
+  (void)mv::self_task();
 }
 
 HVSHIM_EXPORT mach_port_t mach_host_self(void) { return kHostName; }
