@@ -1,6 +1,8 @@
 // mach_vm_allocate / mach_vm_deallocate.
 #include <sys/mman.h>
 
+#include <vector>
+
 #include <mach/vm_statistics.h>
 #include <mach/vm_purgable.h>
 
@@ -94,7 +96,16 @@ kern_return_t vm_deallocate(uint64_t addr, uint64_t size) {
     if (munmap(reinterpret_cast<void*>(r.start), r.size()) != 0)
       return fail(KERN_RESOURCE_SHORTAGE, "munmap [{:#x}, {:#x}): {}", r.start, r.end, errno_text(errno));
     t.map.clip(r.start, r.end);
+    // Part of an object that stays alive: its pages in the released range
+    // are unreachable now, give them back (the whole object is released
+    // when its last view goes).
+    std::vector<Piece> released;
+    for (auto it = t.map.first_ending_after(r.start); it != t.map.end() && it->second.start < r.end; ++it)
+      if (it->second.obj->sole_user() && it->second.obj.use_count() > 1)
+        released.push_back({it->second.obj, it->second.obj_off, it->second.size()});
     t.map.erase(r.start, r.end);
+    for (const Piece& p : released)
+      if (p.obj.use_count() > 1) p.obj->discard(p.off, p.len);
     return KERN_SUCCESS;
   }
   t.map.clip(r.start, r.end);

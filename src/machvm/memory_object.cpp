@@ -160,6 +160,11 @@ MemObject::~MemObject() {
   }
 }
 
+bool MemObject::sole_user() const {
+  return anonymous_ && owner_pid_ == getpid() && !shared_with_other_process.load() && entry_refs.load() == 0 &&
+         view_pieces.size() <= 1;
+}
+
 kern_return_t MemObject::discard(uint64_t off, uint64_t len) {
   if (len == 0) return KERN_SUCCESS;
   if (!anonymous_) return fail(KERN_NOT_SUPPORTED, "discarding pages of a file object");

@@ -51,6 +51,10 @@ class MemObject {
   // the pages back, the other side still uses them.
   std::atomic<bool> shared_with_other_process{false};
 
+  // Nobody but this process, and nothing but one view, uses these pages:
+  // giving back part of them cannot be seen by anyone else.
+  bool sole_user() const;
+
   // Drops the contents of [off, off+len) (object-relative): later reads see
   // zeros. Used by purge, KILLPAGES, VM_BEHAVIOR_FREE/ZERO.
   kern_return_t discard(uint64_t off, uint64_t len);

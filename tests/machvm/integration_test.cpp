@@ -141,3 +141,30 @@ TEST(Resources, NoFileDescriptorLeaks) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Resources, PartialDeallocateGivesPagesBack) {
+  const mach_vm_size_t n = 64;
+  mach_vm_address_t a = 0;
+  ASSERT_KR(KERN_SUCCESS, mach_vm_allocate(mach_task_self(), &a, n * page(), VM_FLAGS_ANYWHERE));
+  std::memset(reinterpret_cast<void*>(a), 'x', n * page());
+  hvshim::machvm::Backing b;
+  ASSERT_KR(KERN_SUCCESS, hvshim::machvm::backing_of(a, b));
+  ASSERT_KR(KERN_SUCCESS, mach_vm_deallocate(mach_task_self(), a, 32 * page()));
+  // The first half of the object is a hole again; the rest keeps its data.
+  off_t data = lseek(b.fd, static_cast<off_t>(b.offset), SEEK_DATA);
+  EXPECT_EQ(static_cast<uint64_t>(data), b.offset + 32 * page());
+  EXPECT_EQ(reinterpret_cast<char*>(a)[32 * page()], 'x');
+  // A second view keeps the pages alive.
+  mach_vm_address_t v = 0;
+  vm_prot_t cur, max;
+  ASSERT_KR(KERN_SUCCESS, mach_vm_remap(mach_task_self(), &v, 16 * page(), 0, VM_FLAGS_ANYWHERE, mach_task_self(),
+                                       a + 32 * page(), FALSE, &cur, &max, VM_INHERIT_DEFAULT));
+  ASSERT_KR(KERN_SUCCESS, mach_vm_deallocate(mach_task_self(), a + 32 * page(), 16 * page()));
+  EXPECT_EQ(reinterpret_cast<char*>(v)[0], 'x');
+  mach_vm_deallocate(mach_task_self(), v, 16 * page());
+  mach_vm_deallocate(mach_task_self(), a + 48 * page(), 16 * page());
+}
+
+}  // namespace
