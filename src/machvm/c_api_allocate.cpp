@@ -31,6 +31,7 @@ HVSHIM_EXPORT kern_return_t mach_vm_allocate(vm_map_t target, mach_vm_address_t*
 }
 
 HVSHIM_EXPORT kern_return_t vm_allocate(vm_map_t target, vm_address_t* address, vm_size_t size, int flags) {
+  mv::CallAlias alias_("vm_allocate");
   mach_vm_address_t a = address ? *address : 0;
   kern_return_t kr = mach_vm_allocate(target, address ? &a : nullptr, size, flags);
   if (kr == KERN_SUCCESS && address) *address = static_cast<vm_address_t>(a);
@@ -47,6 +48,7 @@ HVSHIM_EXPORT kern_return_t mach_vm_deallocate(vm_map_t target, mach_vm_address_
 }
 
 HVSHIM_EXPORT kern_return_t vm_deallocate(vm_map_t target, vm_address_t address, vm_size_t size) {
+  mv::CallAlias alias_("vm_deallocate");
   return mach_vm_deallocate(target, address, size);
 }
 
@@ -66,6 +68,7 @@ HVSHIM_EXPORT kern_return_t mach_vm_protect(vm_map_t target, mach_vm_address_t a
 
 HVSHIM_EXPORT kern_return_t vm_protect(vm_map_t target, vm_address_t address, vm_size_t size, boolean_t set_maximum,
                                        vm_prot_t new_protection) {
+  mv::CallAlias alias_("vm_protect");
   return mach_vm_protect(target, address, size, set_maximum, new_protection);
 }
 
@@ -82,6 +85,7 @@ HVSHIM_EXPORT kern_return_t mach_vm_inherit(vm_map_t target, mach_vm_address_t a
 
 HVSHIM_EXPORT kern_return_t vm_inherit(vm_map_t target, vm_address_t address, vm_size_t size,
                                        vm_inherit_t new_inheritance) {
+  mv::CallAlias alias_("vm_inherit");
   return mach_vm_inherit(target, address, size, new_inheritance);
 }
 

@@ -19,8 +19,23 @@
 
 namespace hvshim::machvm {
 
+namespace detail {
+inline thread_local const char* t_alias = nullptr;
+}  // namespace detail
+
+// Set by the vm_* twins so the log names the call the user made.
+struct CallAlias {
+  explicit CallAlias(const char* n) : prev(detail::t_alias) { detail::t_alias = n; }
+  ~CallAlias() { detail::t_alias = prev; }
+  CallAlias(const CallAlias&) = delete;
+  CallAlias& operator=(const CallAlias&) = delete;
+  const char* prev;
+};
+
 template <class ArgsFn, class Body>
-kern_return_t api_call(const char* name, ArgsFn&& args, Body&& body) {
+kern_return_t api_call(const char* call, ArgsFn&& args, Body&& body) {
+  const char* name = detail::t_alias ? detail::t_alias : call;
+  detail::t_alias = nullptr;  // calls made on our behalf log under their own names
   const bool dbg = log::enabled(log::Level::debug);
   const auto t0 = std::chrono::steady_clock::now();
   detail::t_failed_with_reason = false;

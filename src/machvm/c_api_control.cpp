@@ -23,6 +23,7 @@ HVSHIM_EXPORT kern_return_t mach_vm_msync(vm_map_t task, mach_vm_address_t addre
 }
 
 HVSHIM_EXPORT kern_return_t vm_msync(vm_map_t task, vm_address_t address, vm_size_t size, vm_sync_t sync_flags) {
+  mv::CallAlias alias_("vm_msync");
   return mach_vm_msync(task, address, size, sync_flags);
 }
 
@@ -39,6 +40,7 @@ HVSHIM_EXPORT kern_return_t mach_vm_behavior_set(vm_map_t task, mach_vm_address_
 
 HVSHIM_EXPORT kern_return_t vm_behavior_set(vm_map_t task, vm_address_t address, vm_size_t size,
                                             vm_behavior_t new_behavior) {
+  mv::CallAlias alias_("vm_behavior_set");
   return mach_vm_behavior_set(task, address, size, new_behavior);
 }
 
@@ -63,6 +65,7 @@ HVSHIM_EXPORT kern_return_t mach_vm_purgable_control(vm_map_t task, mach_vm_addr
 
 HVSHIM_EXPORT kern_return_t vm_purgable_control(vm_map_t task, vm_address_t address, vm_purgable_t control,
                                                 int* state) {
+  mv::CallAlias alias_("vm_purgable_control");
   return mach_vm_purgable_control(task, address, control, state);
 }
 
@@ -87,6 +90,7 @@ HVSHIM_EXPORT kern_return_t mach_vm_wire(host_priv_t host_priv, vm_map_t task, m
 
 HVSHIM_EXPORT kern_return_t vm_wire(host_priv_t host_priv, vm_map_t task, vm_address_t address, vm_size_t size,
                                     vm_prot_t desired_access) {
+  mv::CallAlias alias_("vm_wire");
   return mach_vm_wire(host_priv, task, address, size, desired_access);
 }
 
@@ -108,6 +112,7 @@ HVSHIM_EXPORT kern_return_t mach_vm_machine_attribute(vm_map_t task, mach_vm_add
 
 HVSHIM_EXPORT kern_return_t vm_machine_attribute(vm_map_t task, vm_address_t address, vm_size_t size,
                                                  vm_machine_attribute_t attribute, vm_machine_attribute_val_t* value) {
+  mv::CallAlias alias_("vm_machine_attribute");
   return mach_vm_machine_attribute(task, address, size, attribute, value);
 }
 

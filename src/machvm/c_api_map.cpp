@@ -86,6 +86,7 @@ HVSHIM_EXPORT kern_return_t mach_vm_map(vm_map_t target, mach_vm_address_t* addr
 HVSHIM_EXPORT kern_return_t vm_map_64(vm_map_t target, vm_address_t* address, vm_size_t size, vm_address_t mask,
                                       int flags, mem_entry_name_port_t object, memory_object_offset_t offset,
                                       boolean_t copy, vm_prot_t cur, vm_prot_t max, vm_inherit_t inheritance) {
+  mv::CallAlias alias_("vm_map_64");
   mach_vm_address_t a = address ? *address : 0;
   kern_return_t kr =
       mach_vm_map(target, address ? &a : nullptr, size, mask, flags, object, offset, copy, cur, max, inheritance);
@@ -96,6 +97,7 @@ HVSHIM_EXPORT kern_return_t vm_map_64(vm_map_t target, vm_address_t* address, vm
 HVSHIM_EXPORT kern_return_t vm_map(vm_map_t target, vm_address_t* address, vm_size_t size, vm_address_t mask,
                                    int flags, mem_entry_name_port_t object, vm_offset_t offset, boolean_t copy,
                                    vm_prot_t cur, vm_prot_t max, vm_inherit_t inheritance) {
+  mv::CallAlias alias_("vm_map");
   return vm_map_64(target, address, size, mask, flags, object, offset, copy, cur, max, inheritance);
 }
 
@@ -118,6 +120,7 @@ HVSHIM_EXPORT kern_return_t mach_vm_remap_new(vm_map_t target, mach_vm_address_t
 HVSHIM_EXPORT kern_return_t vm_remap(vm_map_t target, vm_address_t* address, vm_size_t size, vm_address_t mask,
                                      int flags, vm_map_t src_task, vm_address_t src_address, boolean_t copy,
                                      vm_prot_t* cur, vm_prot_t* max, vm_inherit_t inheritance) {
+  mv::CallAlias alias_("vm_remap");
   mach_vm_address_t a = address ? *address : 0;
   kern_return_t kr = remap_common("vm_remap", target, address ? &a : nullptr, size, mask, flags, src_task,
                                   src_address, copy, cur, max, inheritance, false);
@@ -128,6 +131,7 @@ HVSHIM_EXPORT kern_return_t vm_remap(vm_map_t target, vm_address_t* address, vm_
 HVSHIM_EXPORT kern_return_t vm_remap_new(vm_map_t target, vm_address_t* address, vm_size_t size, vm_address_t mask,
                                          int flags, vm_map_read_t src_task, vm_address_t src_address, boolean_t copy,
                                          vm_prot_t* cur, vm_prot_t* max, vm_inherit_t inheritance) {
+  mv::CallAlias alias_("vm_remap_new");
   mach_vm_address_t a = address ? *address : 0;
   kern_return_t kr = remap_common("vm_remap_new", target, address ? &a : nullptr, size, mask, flags, src_task,
                                   src_address, copy, cur, max, inheritance, true);
@@ -162,6 +166,7 @@ HVSHIM_EXPORT kern_return_t mach_make_memory_entry_64(vm_map_t target, memory_ob
 HVSHIM_EXPORT kern_return_t mach_make_memory_entry(vm_map_t target, vm_size_t* size, vm_offset_t offset,
                                                    vm_prot_t permission, mem_entry_name_port_t* object_handle,
                                                    mem_entry_name_port_t parent) {
+  mv::CallAlias alias_("mach_make_memory_entry");
   memory_object_size_t s = size ? *size : 0;
   kern_return_t kr = mach_make_memory_entry_64(target, size ? &s : nullptr, offset, permission, object_handle, parent);
   if (kr == KERN_SUCCESS) *size = static_cast<vm_size_t>(s);

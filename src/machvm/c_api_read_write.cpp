@@ -48,6 +48,7 @@ HVSHIM_EXPORT kern_return_t mach_vm_read(vm_map_read_t task, mach_vm_address_t a
 
 HVSHIM_EXPORT kern_return_t vm_read(vm_map_read_t task, vm_address_t address, vm_size_t size, vm_offset_t* data,
                                     mach_msg_type_number_t* dataCnt) {
+  mv::CallAlias alias_("vm_read");
   return mach_vm_read(task, address, size, data, dataCnt);
 }
 
@@ -78,6 +79,7 @@ HVSHIM_EXPORT kern_return_t mach_vm_read_list(vm_map_read_t task, mach_vm_read_e
 }
 
 HVSHIM_EXPORT kern_return_t vm_read_list(vm_map_read_t task, vm_read_entry_t data_list, natural_t count) {
+  mv::CallAlias alias_("vm_read_list");
   if (count > VM_MAP_ENTRY_MAX) return mach_vm_read_list(task, nullptr, count);
   mach_vm_read_entry_t wide;
   for (natural_t i = 0; i < count; ++i) wide[i] = {data_list[i].address, data_list[i].size};
@@ -108,6 +110,7 @@ HVSHIM_EXPORT kern_return_t mach_vm_read_overwrite(vm_map_read_t task, mach_vm_a
 
 HVSHIM_EXPORT kern_return_t vm_read_overwrite(vm_map_read_t task, vm_address_t address, vm_size_t size,
                                               vm_address_t data, vm_size_t* outsize) {
+  mv::CallAlias alias_("vm_read_overwrite");
   mach_vm_size_t o = 0;
   kern_return_t kr = mach_vm_read_overwrite(task, address, size, data, &o);
   if (kr == KERN_SUCCESS && outsize) *outsize = static_cast<vm_size_t>(o);
@@ -129,6 +132,7 @@ HVSHIM_EXPORT kern_return_t mach_vm_write(vm_map_t task, mach_vm_address_t addre
 
 HVSHIM_EXPORT kern_return_t vm_write(vm_map_t task, vm_address_t address, vm_offset_t data,
                                      mach_msg_type_number_t dataCnt) {
+  mv::CallAlias alias_("vm_write");
   return mach_vm_write(task, address, data, dataCnt);
 }
 
@@ -145,6 +149,7 @@ HVSHIM_EXPORT kern_return_t mach_vm_copy(vm_map_t task, mach_vm_address_t source
 
 HVSHIM_EXPORT kern_return_t vm_copy(vm_map_t task, vm_address_t source_address, vm_size_t size,
                                     vm_address_t dest_address) {
+  mv::CallAlias alias_("vm_copy");
   return mach_vm_copy(task, source_address, size, dest_address);
 }
 

@@ -77,6 +77,7 @@ HVSHIM_EXPORT kern_return_t mach_vm_region(vm_map_read_t task, mach_vm_address_t
 HVSHIM_EXPORT kern_return_t vm_region_64(vm_map_read_t task, vm_address_t* address, vm_size_t* size,
                                          vm_region_flavor_t flavor, vm_region_info_t info,
                                          mach_msg_type_number_t* count, mach_port_t* object_name) {
+  mv::CallAlias alias_("vm_region_64");
   if (flavor == VM_REGION_BASIC_INFO) flavor = VM_REGION_BASIC_INFO_64;
   mach_vm_address_t a = address ? *address : 0;
   mach_vm_size_t s = size ? *size : 0;
@@ -92,6 +93,7 @@ HVSHIM_EXPORT kern_return_t vm_region_64(vm_map_read_t task, vm_address_t* addre
 HVSHIM_EXPORT kern_return_t vm_region(vm_map_read_t task, vm_address_t* address, vm_size_t* size,
                                       vm_region_flavor_t flavor, vm_region_info_t info,
                                       mach_msg_type_number_t* count, mach_port_t* object_name) {
+  mv::CallAlias alias_("vm_region");
   mach_vm_address_t a = address ? *address : 0;
   mach_vm_size_t s = size ? *size : 0;
   kern_return_t kr = region_common("vm_region", task, address ? &a : nullptr, size ? &s : nullptr, flavor, info,
@@ -112,6 +114,7 @@ HVSHIM_EXPORT kern_return_t mach_vm_region_recurse(vm_map_read_t task, mach_vm_a
 HVSHIM_EXPORT kern_return_t vm_region_recurse_64(vm_map_read_t task, vm_address_t* address, vm_size_t* size,
                                                  natural_t* depth, vm_region_recurse_info_t info,
                                                  mach_msg_type_number_t* count) {
+  mv::CallAlias alias_("vm_region_recurse_64");
   mach_vm_address_t a = address ? *address : 0;
   mach_vm_size_t s = size ? *size : 0;
   kern_return_t kr = recurse_common("vm_region_recurse_64", task, address ? &a : nullptr, size ? &s : nullptr,
@@ -126,6 +129,7 @@ HVSHIM_EXPORT kern_return_t vm_region_recurse_64(vm_map_read_t task, vm_address_
 HVSHIM_EXPORT kern_return_t vm_region_recurse(vm_map_read_t task, vm_address_t* address, vm_size_t* size,
                                               natural_t* depth, vm_region_recurse_info_t info,
                                               mach_msg_type_number_t* count) {
+  mv::CallAlias alias_("vm_region_recurse");
   mach_vm_address_t a = address ? *address : 0;
   mach_vm_size_t s = size ? *size : 0;
   kern_return_t kr = recurse_common("vm_region_recurse", task, address ? &a : nullptr, size ? &s : nullptr, depth,
@@ -154,6 +158,7 @@ HVSHIM_EXPORT kern_return_t mach_vm_page_query(vm_map_read_t task, mach_vm_offse
 
 HVSHIM_EXPORT kern_return_t vm_map_page_query(vm_map_read_t task, vm_offset_t offset, integer_t* disposition,
                                               integer_t* ref_count) {
+  mv::CallAlias alias_("vm_map_page_query");
   return mach_vm_page_query(task, offset, disposition, ref_count);
 }
 
