@@ -62,7 +62,15 @@ kern_return_t vm_remap(uint64_t& addr, const RemapArgs& a, vm_prot_t& cur, vm_pr
   if (a.copy) {
     Piece p;
     if (kern_return_t kr = snapshot_piece(t, src_start, src_end, p); kr != KERN_SUCCESS) return kr;
-    pieces.push_back(std::move(p));
+    // One new object, but each part keeps its source entry's protections.
+    for (const Segment& s : segs) {
+      Piece q{p.obj, s.start - src_start, s.end - s.start};
+      if (!a.is_new) {
+        q.cur = s.cur();
+        q.max = s.max();
+      }
+      pieces.push_back(std::move(q));
+    }
   } else {
     if (kern_return_t kr = share_pieces(t, src_start, src_end, pieces); kr != KERN_SUCCESS) return kr;
     if (!a.is_new) {

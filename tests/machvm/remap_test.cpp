@@ -76,6 +76,18 @@ TEST(Remap, ReportsTheAndOfSourceProtections) {
   mach_vm_deallocate(mach_task_self(), b, 2 * page());
 }
 
+TEST(Remap, CopyKeepsEachPartsProtection) {
+  Alloc al(2 * page());
+  ASSERT_KR(KERN_SUCCESS, mach_vm_protect(mach_task_self(), al.addr + page(), page(), FALSE, VM_PROT_READ));
+  mach_vm_address_t b = 0;
+  vm_prot_t cur = 0, max = 0;
+  ASSERT_KR(KERN_SUCCESS, remap(&b, 2 * page(), VM_FLAGS_ANYWHERE, al.addr, TRUE, &cur, &max));
+  EXPECT_EQ(cur, VM_PROT_READ);
+  EXPECT_FALSE(faults([&] { touch_write(b); }));
+  EXPECT_TRUE(faults([&] { touch_write(b + page()); }));
+  mach_vm_deallocate(mach_task_self(), b, 2 * page());
+}
+
 TEST(Remap, ZeroAndOverflowingSizesAreInvalidArgument) {
   Alloc al(page());
   mach_vm_address_t b = 0;
