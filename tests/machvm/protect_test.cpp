@@ -128,4 +128,25 @@ TEST(Protect, WorksOnMemoryWeDidNotCreate) {
   munmap(m, page());
 }
 
+TEST(Protect, ProtCopyOnAPrivateFileMappingLikeADebuggerPatchingText) {
+  // frida/debuggers: make read-only file-backed code writable with
+  // VM_PROT_COPY; the file itself must not change.
+  char path[] = "/tmp/machvm-text-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_EQ(pwrite(fd, "original text", 14, 0), 14);
+  ASSERT_EQ(ftruncate(fd, static_cast<off_t>(page())), 0);
+  auto* m = static_cast<char*>(mmap(nullptr, page(), PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0));
+  ASSERT_NE(m, MAP_FAILED);
+  uint64_t a = reinterpret_cast<uint64_t>(m);
+  ASSERT_KR(KERN_SUCCESS, mach_vm_protect(mach_task_self(), a, page(), FALSE, VM_PROT_DEFAULT | VM_PROT_COPY));
+  std::memcpy(m, "patched", 7);
+  char buf[16] = {};
+  ASSERT_EQ(pread(fd, buf, 14, 0), 14);
+  EXPECT_STREQ(buf, "original text");
+  EXPECT_EQ(std::memcmp(m, "patchedl text", 13), 0);
+  munmap(m, page());
+  close(fd);
+  unlink(path);
+}
+
 }  // namespace
