@@ -14,7 +14,7 @@ fail() {
 	echo "FAIL: $*" >&2
 	exit 1
 }
-step() { echo "== $*"; }
+step() { echo "== [${SECONDS}s] $*"; }
 
 # Runs a program that exits 77 when /dev/kvm is unusable.  Prints its output; returns its
 # status (0 or 77), fails the test on anything else.
