@@ -111,10 +111,11 @@ bool find_region(Task& t, uint64_t addr, Info& out) {
   }
   if (v && v->end > user_va_end()) v.reset();
   if (v) {
-    uint64_t s = std::max(v->start, prev_end);
-    uint64_t e = ours && ours->start < v->end ? ours->start : v->end;
+    const KernelVma vma = *v;
+    uint64_t s = vma.start > prev_end ? vma.start : prev_end;
+    uint64_t e = ours && ours->start < vma.end ? ours->start : vma.end;
     if (s < e && (!ours || s < ours->start)) {
-      out = from_vma(*v, s, e);
+      out = from_vma(vma, s, e);
       return true;
     }
   }

@@ -68,7 +68,9 @@ TEST(Allocate, FixedOnEveryAllocatedPageIsNoSpace) {
   }
   // Overlapping only the last page.
   mach_vm_address_t a = al.addr - page();
-  if (a) EXPECT_NE(mach_vm_allocate(mach_task_self(), &a, 2 * page(), VM_FLAGS_FIXED), KERN_SUCCESS);
+  if (a) {
+    EXPECT_NE(mach_vm_allocate(mach_task_self(), &a, 2 * page(), VM_FLAGS_FIXED), KERN_SUCCESS);
+  }
   EXPECT_EQ(al.p()[3 * page()], before) << "a refused FIXED allocation must not clobber";
 }
 

@@ -47,8 +47,9 @@ TEST(Msync, FileMappingsAreWrittenBackSyncAndAsync) {
   std::strcpy(static_cast<char*>(f.map) + page(), "async data");
   const unsigned long before = hvshim::machvm::testing::io_uring_submissions();
   ASSERT_KR(KERN_SUCCESS, mach_vm_msync(mach_task_self(), f.addr(), 2 * page(), VM_SYNC_ASYNCHRONOUS));
-  if (hvshim::machvm::testing::io_uring_available())
+  if (hvshim::machvm::testing::io_uring_available()) {
     EXPECT_EQ(hvshim::machvm::testing::io_uring_submissions(), before + 1) << "async msync goes through io_uring";
+  }
   // Through a memory entry of the file too.
   memory_object_size_t s = 2 * page();
   mach_port_t h = MACH_PORT_NULL;

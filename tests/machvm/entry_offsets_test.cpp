@@ -38,8 +38,12 @@ TEST(EntryOffsets, UnalignedRangesAllFlagCombinations) {
                                 VM_PROT_DEFAULT, VM_PROT_DEFAULT, VM_INHERIT_DEFAULT));
           // Where the caller's first byte is.
           uint64_t first = (data_addr && use_data) ? a : mach_vm_trunc_page(a) + in_page;
-          if (data_addr && use_data) EXPECT_EQ(a % page(), in_page);
-          if (!data_addr) EXPECT_EQ(a % page(), 0u);
+          if (data_addr && use_data) {
+            EXPECT_EQ(a % page(), in_page);
+          }
+          if (!data_addr) {
+            EXPECT_EQ(a % page(), 0u);
+          }
           EXPECT_EQ(std::memcmp(reinterpret_cast<void*>(first), src.p() + off, size), 0)
               << "off " << off << " size " << size << " flags " << std::hex << ef << " data_addr " << data_addr;
           // Past the entry's last page: refused.
