@@ -1,6 +1,10 @@
 // mach_vm_read / read_overwrite / write / copy. Every byte range is checked
 // against the map before a byte moves, so bad ranges come back as
 // KERN_INVALID_ADDRESS / KERN_PROTECTION_FAILURE and never as a fault.
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
 #include <cstring>
 
 #include <mach/message.h>
@@ -17,6 +21,39 @@ namespace {
 // XNU copies short ranges through a kernel buffer, where any failure to
 // read or write reads as a bad address.
 bool small_copy(uint64_t size) { return size < 2 * page_size(); }
+
+bool all_ours(Task& t, uint64_t addr, uint64_t size) {
+  PageRange r;
+  if (!page_range(addr, size, r)) return false;
+  for (const Segment& s : segments(t, r.start, r.end))
+    if (s.kind != Segment::ours) return false;
+  return true;
+}
+
+// Our own entries cannot change while we hold the lock, so plain memmove is
+// safe there. Memory we did not map could be unmapped by another thread
+// between the check and the copy: copy it through process_vm_readv, which
+// reports EFAULT instead of faulting.
+kern_return_t move_bytes(Task& t, uint64_t dst, uint64_t src, uint64_t size) {
+  const bool overlap = dst < src + size && src < dst + size;
+  if (overlap || (all_ours(t, src, size) && all_ours(t, dst, size))) {
+    std::memmove(reinterpret_cast<void*>(dst), reinterpret_cast<const void*>(src), size);
+    return KERN_SUCCESS;
+  }
+  uint64_t done = 0;
+  while (done < size) {
+    iovec l{reinterpret_cast<void*>(dst + done), size - done}, r{reinterpret_cast<void*>(src + done), size - done};
+    ssize_t n = process_vm_readv(getpid(), &l, 1, &r, 1, 0);
+    if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
+      std::memmove(reinterpret_cast<void*>(dst + done), reinterpret_cast<const void*>(src + done), size - done);
+      return KERN_SUCCESS;
+    }
+    if (n <= 0) return fail(KERN_INVALID_ADDRESS, "copy [{:#x}, +{:#x}) faulted: {}", src + done, size - done,
+                            errno_text(errno));
+    done += static_cast<uint64_t>(n);
+  }
+  return KERN_SUCCESS;
+}
 
 kern_return_t check_range(Task& t, uint64_t addr, uint64_t size, vm_prot_t need, const char* what) {
   PageRange r;
@@ -53,7 +90,12 @@ kern_return_t vm_read(uint64_t addr, uint64_t size, uint64_t& data, uint64_t& co
     r.pieces.push_back(pc);
     uint64_t at = 0;
     if (kern_return_t kr = place(t, r, at); kr != KERN_SUCCESS) return kr;
-    std::memcpy(reinterpret_cast<void*>(at), reinterpret_cast<const void*>(addr), size);
+    if (kern_return_t kr = move_bytes(t, at, addr, size); kr != KERN_SUCCESS) {
+      t.map.clip(at, at + len);
+      munmap(reinterpret_cast<void*>(at), len);
+      t.map.erase(at, at + len);
+      return kr;
+    }
     data = at;
     count = size;
     return KERN_SUCCESS;
@@ -83,7 +125,7 @@ kern_return_t vm_read_overwrite(uint64_t addr, uint64_t size, uint64_t dst, uint
   if (kern_return_t kr = check_range(t, dst, size, VM_PROT_WRITE, "vm_read_overwrite destination");
       kr != KERN_SUCCESS)
     return kr;
-  std::memmove(reinterpret_cast<void*>(dst), reinterpret_cast<const void*>(addr), size);
+  if (kern_return_t kr = move_bytes(t, dst, addr, size); kr != KERN_SUCCESS) return kr;
   outsize = size;
   return KERN_SUCCESS;
 }
@@ -98,8 +140,7 @@ kern_return_t vm_write(uint64_t addr, uint64_t src, uint64_t count) {
   if (!page_range(src, count, s) || check_access(t, s.start, s.end, VM_PROT_READ, "vm_write data") != KERN_SUCCESS)
     return fail(MACH_SEND_INVALID_MEMORY, "vm_write: source buffer [{:#x}, +{:#x}) is not readable", src, count);
   if (kern_return_t kr = check_range(t, addr, count, VM_PROT_WRITE, "vm_write"); kr != KERN_SUCCESS) return kr;
-  std::memmove(reinterpret_cast<void*>(addr), reinterpret_cast<const void*>(src), count);
-  return KERN_SUCCESS;
+  return move_bytes(t, addr, src, count);
 }
 
 kern_return_t vm_copy(uint64_t src, uint64_t size, uint64_t dst) {
@@ -110,8 +151,7 @@ kern_return_t vm_copy(uint64_t src, uint64_t size, uint64_t dst) {
   if (kern_return_t kr = check_range(t, dst, size, VM_PROT_WRITE, "vm_copy destination"); kr != KERN_SUCCESS)
     return kr;
   // XNU copies in, then overwrites: overlapping ranges behave like memmove.
-  std::memmove(reinterpret_cast<void*>(dst), reinterpret_cast<const void*>(src), size);
-  return KERN_SUCCESS;
+  return move_bytes(t, dst, src, size);
 }
 
 }  // namespace hvshim::machvm
