@@ -15,7 +15,20 @@
 
 namespace hvshim::machvm {
 
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+
 namespace {
+// Executable on purpose: JITs allocate with vm_allocate and flip pages to
+// R-X with vm_protect; kernels with vm.memfd_noexec would otherwise refuse
+// PROT_EXEC on our memfds. Older kernels do not know the flag.
+int create_memfd(const char* name) {
+  int fd = memfd_create(name, MFD_CLOEXEC | MFD_EXEC);
+  if (fd < 0 && errno == EINVAL) fd = memfd_create(name, MFD_CLOEXEC);
+  return fd;
+}
+
 // Sparse: an arena's size costs nothing until pages are touched. Sharing
 // one fd between many objects keeps us far from RLIMIT_NOFILE.
 constexpr uint64_t kArenaCapacity = 1ULL << 40;
@@ -74,7 +87,7 @@ std::mutex g_arena_mu;
 std::shared_ptr<Arena> g_arena;
 
 kern_return_t new_arena(std::shared_ptr<Arena>& out) {
-  int fd = memfd_create("hvshim-machvm", MFD_CLOEXEC);
+  int fd = create_memfd("hvshim-machvm");
   if (fd < 0) return fail(KERN_RESOURCE_SHORTAGE, "memfd_create: {}", errno_text(errno));
   if (ftruncate(fd, static_cast<off_t>(kArenaCapacity)) != 0) {
     int e = errno;
@@ -103,7 +116,7 @@ kern_return_t MemObject::create_anonymous(uint64_t size, std::shared_ptr<MemObje
   o->owner_pid_ = getpid();
   if (size > kArenaCapacity / 4) {
     // Very large objects get their own file so they never fragment an arena.
-    int fd = memfd_create("hvshim-machvm-large", MFD_CLOEXEC);
+    int fd = create_memfd("hvshim-machvm-large");
     if (fd < 0) return fail(KERN_RESOURCE_SHORTAGE, "memfd_create: {}", errno_text(errno));
     if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
       int e = errno;

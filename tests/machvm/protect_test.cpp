@@ -150,3 +150,20 @@ TEST(Protect, ProtCopyOnAPrivateFileMappingLikeADebuggerPatchingText) {
 }
 
 }  // namespace
+
+#if defined(__x86_64__)
+namespace {
+
+TEST(Protect, JitPatternWriteThenExecute) {
+  // Allocate, write code, flip to R-X, run it.
+  Alloc al(page());
+  const unsigned char code[] = {0xB8, 0x2A, 0x00, 0x00, 0x00, 0xC3};  // mov eax, 42; ret
+  std::memcpy(al.p(), code, sizeof code);
+  ASSERT_KR(KERN_SUCCESS, mach_vm_protect(mach_task_self(), al.addr, page(), FALSE, VM_PROT_READ | VM_PROT_EXECUTE));
+  auto fn = reinterpret_cast<int (*)()>(al.addr);
+  EXPECT_EQ(fn(), 42);
+  EXPECT_TRUE(faults([&] { touch_write(al.addr); }));
+}
+
+}  // namespace
+#endif
