@@ -76,6 +76,35 @@ TEST_F(ModesTest, ProtectedModeFlat32) {
   EXPECT_EQ(run(), VMX_REASON_HLT);
 }
 
+TEST_F(ModesTest, ProtectedModeEventInjectionThroughTheGuestIdt) {
+  // GDT: null, code32, data32 at 0x500; IDT at 0x600 with vector 30h ->
+  // 08:2000 (interrupt gate): mov al,77h; out 31h,al; hlt.
+  put64(0x500, 0);
+  put64(0x508, 0x00cf9a000000ffffull);
+  put64(0x510, 0x00cf92000000ffffull);
+  put64(0x600 + 0x30 * 8, 0x00008e0000082000ull);
+  put(0x2000, {0xb0, 0x77, 0xe6, 0x31, 0xf4});
+  load({0xeb, 0xfe});  // jmp $
+  setv(VMCS_GUEST_CR0, 0x21);
+  setv(VMCS_GUEST_CS, 0x8);
+  setv(VMCS_GUEST_CS_AR, 0xc09b);
+  setv(VMCS_GUEST_CS_LIMIT, 0xffffffff);
+  for (uint32_t f : {VMCS_GUEST_DS, VMCS_GUEST_ES, VMCS_GUEST_SS}) {
+    setv(f, 0x10);
+    setv(f - VMCS_GUEST_ES + VMCS_GUEST_ES_AR, 0xc093);
+    setv(f - VMCS_GUEST_ES + VMCS_GUEST_ES_LIMIT, 0xffffffff);
+  }
+  setv(VMCS_GUEST_GDTR_BASE, 0x500);
+  setv(VMCS_GUEST_GDTR_LIMIT, 0x17);
+  setv(VMCS_GUEST_IDTR_BASE, 0x600);
+  setv(VMCS_GUEST_IDTR_LIMIT, 0x30 * 8 + 7);
+  setv(VMCS_CTRL_VMENTRY_IRQ_INFO, IRQ_INFO_VALID | IRQ_INFO_EXT_IRQ | 0x30);
+  ASSERT_EQ(run(), VMX_REASON_IO) << hvshim::last_error_cstr();
+  EXPECT_EQ(vmcs(VMCS_RO_EXIT_QUALIFIC) >> 16, 0x31u);
+  EXPECT_EQ(reg(HV_X86_RIP), 0x2002u);
+  EXPECT_EQ(reg(HV_X86_RSP), 0x8000u - 12);  // EIP, CS, EFLAGS pushed
+}
+
 TEST_F(ModesTest, LongModeWithPagingIoAndEptFault) {
   // mov rax,123456789h; out 10h,eax; mov rbx,[150000h]; mov [150008h],rbx; hlt
   load({0x48, 0xb8, 0x89, 0x67, 0x45, 0x23, 0x01, 0, 0, 0, 0xe7, 0x10, 0x48, 0x8b, 0x1c, 0x25, 0x00, 0x00,
