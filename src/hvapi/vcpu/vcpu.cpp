@@ -556,6 +556,16 @@ hv_return_t LogicalVcpu::write_msr(uint32_t msr, uint64_t v) {
 
 hv_return_t LogicalVcpu::set_space(Space* space, uint32_t space_id) {
   if (space_id == space_id_) return HV_SUCCESS;
+  // Let go of KVM vCPUs in spaces that were destroyed meanwhile (they keep
+  // that KVM VM, its memslots and its mmu notifier alive). vm_mutex is held.
+  if (VmInstance* vm = current_vm()) {
+    for (auto k = kcpus_.begin(); k != kcpus_.end();) {
+      Space* now = vm->space(k->first);
+      bool stale = k->first != space_id_ &&
+                   (now != k->second.space || !now || !same_file(k->second.vm_fd_dup, now->kvm_vm().fd()));
+      k = stale ? kcpus_.erase(k) : std::next(k);
+    }
+  }
   auto it = kcpus_.find(space_id);
   if (it != kcpus_.end() && (it->second.space != space || !same_file(it->second.vm_fd_dup, space->kvm_vm().fd()))) {
     kcpus_.erase(it);  // that space was destroyed; the id now names a new one
