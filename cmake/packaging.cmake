@@ -30,10 +30,12 @@ install(EXPORT hvshimTargets NAMESPACE hvshim:: DESTINATION ${CMAKE_INSTALL_LIBD
 install(FILES ${PROJECT_BINARY_DIR}/hvshimConfig.cmake ${PROJECT_BINARY_DIR}/hvshimConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/hvshim COMPONENT dev EXCLUDE_FROM_ALL)
 
-# hvshim.pc bakes in its prefix, so the packaged one is configured (from the same template)
-# for the packages' prefix, not for this build's CMAKE_INSTALL_PREFIX.
+# The packaged hvshim.pc is configured (from the same template) for the packages' layout,
+# which may differ from this build's CMAKE_INSTALL_PREFIX/LIBDIR.
 function(hvshim_deb_pc)
   set(CMAKE_INSTALL_PREFIX ${HVSHIM_DEB_PREFIX})
+  file(RELATIVE_PATH HVSHIM_PC_TO_PREFIX ${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
+  string(REGEX REPLACE "/$" "" HVSHIM_PC_TO_PREFIX "${HVSHIM_PC_TO_PREFIX}")
   configure_file(${PROJECT_SOURCE_DIR}/cmake/hvshim.pc.in ${PROJECT_BINARY_DIR}/deb/hvshim.pc @ONLY)
 endfunction()
 hvshim_deb_pc()

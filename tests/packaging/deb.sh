@@ -96,8 +96,9 @@ sort "$w"/lib*.files >"$w/packaged.files"
 diff -u "$w/plain.files" "$w/packaged.files" ||
 	fail "the packages differ from a plain install (- only installed, + only packaged): package new install rules in cmake/packaging.cmake"
 pc=$(dpkg-deb --fsys-tarfile "$(deb libhvshim-dev)" | tar -xO ./usr/lib/pkgconfig/hvshim.pc)
-grep -qx 'prefix=/usr' <<<"$pc" ||
-	fail "packaged hvshim.pc does not say prefix=/usr"
+# Relocatable: the prefix is found from the .pc file's own place (/usr/lib/pkgconfig).
+grep -qxF 'prefix=${pcfiledir}/../..' <<<"$pc" ||
+	fail "packaged hvshim.pc does not derive its prefix from its location"
 
 step "dpkg -x into $w/root, build and run consumers against it"
 for pkg in libhvshim libhvshim-dev libhvshim-tools; do dpkg -x "$(deb "$pkg")" "$w/root"; done
