@@ -3,8 +3,10 @@
 #include <fcntl.h>
 
 #include <cstdlib>
+#include <cstring>
 
 #include "kvm/ioctl.h"
+#include "kvm/ioctl_numbers.h"
 
 namespace hvshim::kvm {
 
@@ -30,30 +32,36 @@ Result<int> System::vcpu_mmap_size() const {
   return xioctl(fd(), KVM_GET_VCPU_MMAP_SIZE, 0ul, "KVM_GET_VCPU_MMAP_SIZE");
 }
 
+// The flexible arrays of kvm_cpuid2 / kvm_msr_list are not at the C offsets
+// when the uapi header is compiled as C++ (see ioctl_numbers.h), so the
+// buffers are laid out by hand: a header of `hdr` bytes, then the entries.
 Result<std::vector<kvm_cpuid_entry2>> System::supported_cpuid() const {
-  for (size_t n = 64; n <= 4096; n *= 2) {
-    std::vector<unsigned char> buf(sizeof(kvm_cpuid2) + n * sizeof(kvm_cpuid_entry2));
-    auto* c = reinterpret_cast<kvm_cpuid2*>(buf.data());
-    c->nent = static_cast<uint32_t>(n);
-    auto r = xioctl(fd(), KVM_GET_SUPPORTED_CPUID, c, "KVM_GET_SUPPORTED_CPUID");
+  constexpr size_t hdr = 8;  // nent, padding
+  for (uint32_t n = 64; n <= 4096; n *= 2) {
+    std::vector<unsigned char> buf(hdr + n * sizeof(kvm_cpuid_entry2));
+    memcpy(buf.data(), &n, 4);
+    auto r = xioctl(fd(), nr::kGetSupportedCpuid, buf.data(), "KVM_GET_SUPPORTED_CPUID");
     if (!r && r.error().err == E2BIG) continue;
     if (!r) return r.error();
-    return std::vector<kvm_cpuid_entry2>(c->entries, c->entries + c->nent);
+    uint32_t got;
+    memcpy(&got, buf.data(), 4);
+    std::vector<kvm_cpuid_entry2> out(got);
+    memcpy(out.data(), buf.data() + hdr, got * sizeof(kvm_cpuid_entry2));
+    return out;
   }
   return Error{E2BIG, "KVM_GET_SUPPORTED_CPUID"};
 }
 
 Result<std::vector<uint32_t>> System::msr_index_list() const {
-  kvm_msr_list probe{};
-  auto r = xioctl(fd(), KVM_GET_MSR_INDEX_LIST, &probe, "KVM_GET_MSR_INDEX_LIST");
+  uint32_t n = 0;
+  auto r = xioctl(fd(), nr::kGetMsrIndexList, &n, "KVM_GET_MSR_INDEX_LIST");
   if (r) return std::vector<uint32_t>{};
   if (r.error().err != E2BIG) return r.error();
-  std::vector<uint32_t> buf(probe.nmsrs + 1);
-  auto* l = reinterpret_cast<kvm_msr_list*>(buf.data());
-  l->nmsrs = probe.nmsrs;
-  r = xioctl(fd(), KVM_GET_MSR_INDEX_LIST, l, "KVM_GET_MSR_INDEX_LIST");
+  std::vector<uint32_t> buf(n + 1);
+  buf[0] = n;
+  r = xioctl(fd(), nr::kGetMsrIndexList, buf.data(), "KVM_GET_MSR_INDEX_LIST");
   if (!r) return r.error();
-  return std::vector<uint32_t>(l->indices, l->indices + l->nmsrs);
+  return std::vector<uint32_t>(buf.begin() + 1, buf.begin() + 1 + buf[0]);
 }
 
 }  // namespace hvshim::kvm

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "kvm/ioctl.h"
+#include "kvm/ioctl_numbers.h"
 #include "kvm/vm.h"
 
 namespace hvshim::kvm {
@@ -70,8 +71,8 @@ Result<kvm_sregs> Vcpu::get_sregs() const { return get<kvm_sregs>(fd(), KVM_GET_
 Status Vcpu::set_sregs(const kvm_sregs& s) { return set(fd(), KVM_SET_SREGS, s, "KVM_SET_SREGS"); }
 Result<kvm_fpu> Vcpu::get_fpu() const { return get<kvm_fpu>(fd(), KVM_GET_FPU, "KVM_GET_FPU"); }
 Status Vcpu::set_fpu(const kvm_fpu& f) { return set(fd(), KVM_SET_FPU, f, "KVM_SET_FPU"); }
-Result<XsaveArea> Vcpu::get_xsave() const { return get<XsaveArea>(fd(), KVM_GET_XSAVE, "KVM_GET_XSAVE"); }
-Status Vcpu::set_xsave(const XsaveArea& x) { return set(fd(), KVM_SET_XSAVE, x, "KVM_SET_XSAVE"); }
+Result<XsaveArea> Vcpu::get_xsave() const { return get<XsaveArea>(fd(), nr::kGetXsave, "KVM_GET_XSAVE"); }
+Status Vcpu::set_xsave(const XsaveArea& x) { return set(fd(), nr::kSetXsave, x, "KVM_SET_XSAVE"); }
 Result<kvm_xcrs> Vcpu::get_xcrs() const { return get<kvm_xcrs>(fd(), KVM_GET_XCRS, "KVM_GET_XCRS"); }
 Status Vcpu::set_xcrs(const kvm_xcrs& x) { return set(fd(), KVM_SET_XCRS, x, "KVM_SET_XCRS"); }
 Result<kvm_vcpu_events> Vcpu::get_events() const {
@@ -86,11 +87,13 @@ Result<kvm_mp_state> Vcpu::get_mp_state() const { return get<kvm_mp_state>(fd(),
 Status Vcpu::set_mp_state(const kvm_mp_state& m) { return set(fd(), KVM_SET_MP_STATE, m, "KVM_SET_MP_STATE"); }
 
 Status Vcpu::set_cpuid(const std::vector<kvm_cpuid_entry2>& entries) {
-  std::vector<unsigned char> buf(sizeof(kvm_cpuid2) + entries.size() * sizeof(kvm_cpuid_entry2));
-  auto* c = reinterpret_cast<kvm_cpuid2*>(buf.data());
-  c->nent = static_cast<uint32_t>(entries.size());
-  if (!entries.empty()) memcpy(c->entries, entries.data(), entries.size() * sizeof(kvm_cpuid_entry2));
-  auto r = xioctl(fd(), KVM_SET_CPUID2, c, "KVM_SET_CPUID2");
+  // C layout by hand: nent, padding, entries (see ioctl_numbers.h).
+  constexpr size_t hdr = 8;
+  std::vector<unsigned char> buf(hdr + entries.size() * sizeof(kvm_cpuid_entry2));
+  uint32_t n = static_cast<uint32_t>(entries.size());
+  memcpy(buf.data(), &n, 4);
+  if (!entries.empty()) memcpy(buf.data() + hdr, entries.data(), entries.size() * sizeof(kvm_cpuid_entry2));
+  auto r = xioctl(fd(), nr::kSetCpuid2, buf.data(), "KVM_SET_CPUID2");
   if (!r) return r.error();
   return {};
 }
@@ -109,7 +112,7 @@ Result<uint64_t> Vcpu::get_msr(uint32_t index) const {
   OneMsr m{};
   m.nmsrs = 1;
   m.e.index = index;
-  auto r = xioctl(fd(), KVM_GET_MSRS, &m, "KVM_GET_MSRS");
+  auto r = xioctl(fd(), nr::kGetMsrs, &m, "KVM_GET_MSRS");
   if (!r) return r.error();
   if (*r != 1) return Error{ENOENT, "KVM_GET_MSRS"};
   return static_cast<uint64_t>(m.e.data);
@@ -120,7 +123,7 @@ Status Vcpu::set_msr(uint32_t index, uint64_t value) {
   m.nmsrs = 1;
   m.e.index = index;
   m.e.data = value;
-  auto r = xioctl(fd(), KVM_SET_MSRS, &m, "KVM_SET_MSRS");
+  auto r = xioctl(fd(), nr::kSetMsrs, &m, "KVM_SET_MSRS");
   if (!r) return r.error();
   if (*r != 1) return Error{ENOENT, "KVM_SET_MSRS"};
   return {};
@@ -137,11 +140,11 @@ Result<kvm_translation> Vcpu::translate(uint64_t gva) const {
 Status Vcpu::set_guest_debug(const kvm_guest_debug& d) { return set(fd(), KVM_SET_GUEST_DEBUG, d, "KVM_SET_GUEST_DEBUG"); }
 
 Status Vcpu::set_signal_mask(const void* sigset, unsigned len) {
-  std::vector<unsigned char> buf(sizeof(kvm_signal_mask) + len);
-  auto* m = reinterpret_cast<kvm_signal_mask*>(buf.data());
-  m->len = len;
-  if (sigset) memcpy(m->sigset, sigset, len);
-  auto r = xioctl(fd(), KVM_SET_SIGNAL_MASK, sigset ? m : nullptr, "KVM_SET_SIGNAL_MASK");
+  // C layout by hand: len, then the set.
+  std::vector<unsigned char> buf(4 + len);
+  memcpy(buf.data(), &len, 4);
+  if (sigset) memcpy(buf.data() + 4, sigset, len);
+  auto r = xioctl(fd(), nr::kSetSignalMask, sigset ? buf.data() : nullptr, "KVM_SET_SIGNAL_MASK");
   if (!r) return r.error();
   return {};
 }

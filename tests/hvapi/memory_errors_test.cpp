@@ -281,3 +281,20 @@ TEST_F(ErrorsTest, OutOfSlotsAGrantStillTakesEffectThroughExits) {
 
 }  // namespace
 }  // namespace hvtest
+
+namespace hvtest {
+namespace {
+
+TEST_F(ErrorsTest, HighGuestAddressesWithinTheWidthWork) {
+  // The guest's physical-address width comes from KVM's CPUID (48 bits on
+  // current hosts), not a conservative 36-bit default.
+  HostMem m(P);
+  m.set_word(0, 0x64646464);
+  EXPECT_EQ(hv_vm_map(m.data(), 64ull << 30, P, RW), HV_SUCCESS);
+  EXPECT_EQ(hv_vm_map(m.data(), (1ull << 40), P, RW), HV_SUCCESS);
+  EXPECT_EQ(hv_vm_unmap(64ull << 30, P), HV_SUCCESS);
+  EXPECT_EQ(hv_vm_unmap(1ull << 40, P), HV_SUCCESS);
+}
+
+}  // namespace
+}  // namespace hvtest
