@@ -9,6 +9,8 @@ build=${HVSHIM_TEST_BUILD:-build-test}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DHVSHIM_SANITIZE=address,undefined
 cmake --build "$build" -j"$(nproc)"
 (cd "$build" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$(nproc)" --timeout 900)
+# Benchmark smoke run: every hvbench case runs and writes its JSON.
+taskset -c 0 "$build/tools/hvbench/hvbench" --quick --json "$build/hvbench-quick.json"
 # The multi-threaded tests again under ThreadSanitizer.
 cmake --preset tsan
 tsan_targets=(hvapi_tests)
