@@ -1,13 +1,19 @@
 // hvshim-info: what this host offers the Hypervisor API, as the library
-// sees it. Exit status 0 when hv_vm_create can work here.
+// sees it. Human-readable by default, --json for scripts. Exit status 0 when
+// hv_vm_create works here, 1 otherwise (with the fix in plain words).
 #include <Hypervisor/hv.h>
 #include <fcntl.h>
+#include <linux/userfaultfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "kvm/system.h"
 #include "kvm/vm.h"
@@ -16,58 +22,104 @@ using namespace hvshim;
 
 namespace {
 
+struct Item {
+  std::string key, value;
+};
+
 // Loadable and built-in modules both appear under /sys/module.
 bool module_loaded(const char* name) {
   struct stat st{};
   return stat((std::string("/sys/module/") + name).c_str(), &st) == 0;
 }
 
-void row(const char* k, const std::string& v) { std::printf("  %-34s %s\n", k, v.c_str()); }
+std::string userfaultfd_status() {
+  int fd = static_cast<int>(syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
+  if (fd >= 0) {
+    close(fd);
+    return "available (userfaultfd syscall)";
+  }
+  int e = errno;
+  if (access("/dev/userfaultfd", R_OK | W_OK) == 0) return "available (/dev/userfaultfd)";
+  return fmt::format("not available ({})", strerror(e));
+}
+
+std::string json_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '"' || c == '\\') o += '\\';
+    o += c;
+  }
+  return o;
+}
 
 }  // namespace
 
-int main() {
-  std::printf("hvshim host report\n");
+int main(int argc, char** argv) {
+  bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
+  std::vector<Item> items;
+  std::string fix;
+  bool usable = false;
+
   struct stat st{};
   if (stat("/dev/kvm", &st) != 0) {
-    row("/dev/kvm", "missing");
-    std::printf("\nThe Hypervisor API cannot work here: load the kvm module (kvm_intel/kvm_amd) or enable "
-                "nested virtualisation for this machine.\n");
-    return 1;
+    items.push_back({"kvm_device", "missing"});
+    fix = "/dev/kvm does not exist: load the KVM module (modprobe kvm_intel or kvm_amd), or on a VM enable "
+          "nested virtualisation for it.";
+  } else if (auto sys = kvm::System::open(); !sys) {
+    items.push_back({"kvm_device", "present, not usable: " + sys.error().describe()});
+    fix = sys.error().err == EACCES
+              ? "No permission on /dev/kvm: add this user to the group that owns it (usually 'kvm': "
+                "usermod -aG kvm $USER, then log in again) or run as root."
+              : "/dev/kvm cannot be opened: " + sys.error().describe();
+  } else {
+    items.push_back({"kvm_device", fmt::format("usable, KVM API {}", sys->api_version())});
+    items.push_back({"virtualisation", module_loaded("kvm_pvm")     ? "PVM (shadow paging, no VT-x/SVM): 64-bit CPL3 "
+                                                                      "guests run natively, other modes are emulated"
+                                       : module_loaded("kvm_intel") ? "Intel VT-x"
+                                       : module_loaded("kvm_amd")   ? "AMD SVM"
+                                                                    : "unknown"});
+    auto cap = [&](const char* name, unsigned c) { items.push_back({name, std::to_string(sys->check_extension(c))}); };
+    cap("KVM_CAP_NR_MEMSLOTS", kvm::kCapNrMemslots);
+    cap("KVM_CAP_READONLY_MEM", kvm::kCapReadonlyMem);
+    cap("KVM_CAP_MAX_VCPUS", kvm::kCapMaxVcpus);
+    cap("KVM_CAP_SYNC_REGS", kvm::kCapSyncRegs);
+    cap("KVM_CAP_XSAVE2", kvm::kCapXsave2);
+    cap("KVM_CAP_MULTI_ADDRESS_SPACE", kvm::kCapMultiAddressSpace);
+    cap("KVM_CAP_DISABLE_QUIRKS2", kvm::kCapDisableQuirks2);
+    if (auto vm = kvm::Vm::create(*sys)) {
+      items.push_back({"slot_zap_all_quirk", vm->disable_slot_zap_all()
+                                                 ? "disabled per VM: a slot delete drops only that slot's mappings"
+                                                 : "cannot be disabled: every slot delete makes the guest "
+                                                   "re-fault all its memory"});
+    }
+    items.push_back({"guest_protection",
+                     "all memory (memfd or private): memslot splitting (read-only / absent slots, 2 MiB chunks)"});
+    items.push_back({"userfaultfd", userfaultfd_status() + "; not used yet (the ~2 us fast path is future work)"});
+    items.push_back({"address_spaces", "one KVM VM per space (KVM_CAP_MULTI_ADDRESS_SPACE unused)"});
+    uint64_t v = 0;
+    if (hv_capability(HV_CAP_VCPUMAX, &v) == HV_SUCCESS) items.push_back({"HV_CAP_VCPUMAX", std::to_string(v)});
+    if (hv_capability(HV_CAP_ADDRSPACEMAX, &v) == HV_SUCCESS)
+      items.push_back({"HV_CAP_ADDRSPACEMAX", std::to_string(v)});
+    hv_return_t r = hv_vm_create(HV_VM_DEFAULT);
+    usable = r == HV_SUCCESS;
+    items.push_back({"hv_vm_create", usable ? "works" : fmt::format("fails ({:#x})", static_cast<unsigned>(r))});
+    if (usable) hv_vm_destroy();
+    else fix = "hv_vm_create fails on this host; run with HVSHIM_LOG=debug to see why.";
   }
-  auto sys = kvm::System::open();
-  if (!sys) {
-    row("/dev/kvm", "present, not usable: " + sys.error().describe());
-    if (sys.error().err == EACCES)
-      std::printf("\nAdd this user to the group owning /dev/kvm (usually 'kvm') or grant rw access.\n");
-    return 1;
+  items.push_back({"compatibility",
+                   "memory: map/unmap/protect at 4 KiB, no-exec not enforceable; vCPU: VMX exits incl. EPT "
+                   "violations, exception bitmap only in real mode; Mach VM: all calls (see README)"});
+
+  if (json) {
+    std::string out = "{";
+    for (size_t i = 0; i < items.size(); ++i)
+      out += fmt::format("{}\"{}\": \"{}\"", i ? ", " : "", items[i].key, json_escape(items[i].value));
+    out += fmt::format(", \"usable\": {}, \"fix\": \"{}\"}}\n", usable ? "true" : "false", json_escape(fix));
+    fputs(out.c_str(), stdout);
+  } else {
+    printf("hvshim host report\n");
+    for (const auto& it : items) printf("  %-28s %s\n", it.key.c_str(), it.value.c_str());
+    if (!usable) printf("\nThe Hypervisor API cannot work here. %s\n", fix.c_str());
   }
-  row("/dev/kvm", "usable, KVM API " + std::to_string(sys->api_version()));
-  const char* accel = module_loaded("kvm_pvm")     ? "PVM (shadow paging, no VT-x/SVM)"
-                      : module_loaded("kvm_intel") ? "Intel VT-x"
-                      : module_loaded("kvm_amd")   ? "AMD SVM"
-                                                   : "unknown (built-in KVM)";
-  row("virtualisation", accel);
-  auto cap = [&](const char* name, unsigned c) { row(name, std::to_string(sys->check_extension(c))); };
-  cap("KVM_CAP_NR_MEMSLOTS", kvm::kCapNrMemslots);
-  cap("KVM_CAP_READONLY_MEM", kvm::kCapReadonlyMem);
-  cap("KVM_CAP_MAX_VCPUS", kvm::kCapMaxVcpus);
-  cap("KVM_CAP_SYNC_REGS", kvm::kCapSyncRegs);
-  cap("KVM_CAP_XSAVE2", kvm::kCapXsave2);
-  cap("KVM_CAP_MULTI_ADDRESS_SPACE", kvm::kCapMultiAddressSpace);
-  int quirks = sys->check_extension(kvm::kCapDisableQuirks2);
-  row("KVM_CAP_DISABLE_QUIRKS2", std::to_string(quirks));
-  if (auto vm = kvm::Vm::create(*sys)) {
-    bool off = vm->disable_slot_zap_all();
-    row("slot zap-all quirk", off ? "disabled per VM (a slot delete zaps only that slot)"
-                                  : "cannot be disabled (every slot delete makes the guest re-fault all memory)");
-  }
-  row("guest memory protection", "memslot splitting (read-only / absent slots), any host memory");
-  uint64_t v = 0;
-  if (hv_capability(HV_CAP_VCPUMAX, &v) == HV_SUCCESS) row("HV_CAP_VCPUMAX", std::to_string(v));
-  if (hv_capability(HV_CAP_ADDRSPACEMAX, &v) == HV_SUCCESS) row("HV_CAP_ADDRSPACEMAX", std::to_string(v));
-  hv_return_t r = hv_vm_create(HV_VM_DEFAULT);
-  row("hv_vm_create", r == HV_SUCCESS ? "works" : "fails");
-  if (r == HV_SUCCESS) hv_vm_destroy();
-  return r == HV_SUCCESS ? 0 : 1;
+  return usable ? 0 : 1;
 }
