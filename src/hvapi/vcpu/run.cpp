@@ -529,6 +529,13 @@ struct RunCtx {
       case KVM_EXIT_MMIO: return on_mmio();
       case KVM_EXIT_INTERNAL_ERROR: return on_internal_error();
       case KVM_EXIT_SHUTDOWN: set_exit(VMX_REASON_TRIPLE_FAULT); return Step::Exit;
+      case KVM_EXIT_SYSTEM_EVENT:
+        if (rr->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN || rr->system_event.type == KVM_SYSTEM_EVENT_RESET) {
+          set_exit(VMX_REASON_TRIPLE_FAULT);
+          return Step::Exit;
+        }
+        set_last_error(fmt::format("unexpected KVM system event {}", rr->system_event.type));
+        return Step::Error;
       case KVM_EXIT_IRQ_WINDOW_OPEN:
         if (v.ctl(VMCS_CTRL_CPU_BASED) & CPU_BASED_IRQ_WND) {
           set_exit(VMX_REASON_IRQ_WND);
