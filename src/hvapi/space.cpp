@@ -32,7 +32,8 @@ kvm::Result<std::unique_ptr<Space>> Space::create(const kvm::System& sys, uint32
   if (n <= 0) n = sys.check_extension(kvm::kCapNrMemslots);
   if (n <= 0) n = 32;
   log::debug("space {}: kvm vm fd={} memslots={} zap_all_disabled={}", id, vm->fd(), n, zap_off);
-  return std::unique_ptr<Space>(new Space(std::move(*vm), id, static_cast<uint32_t>(n), zap_off));
+  // The highest id is kept back for the vCPU layer (reserved_slot_id()).
+  return std::unique_ptr<Space>(new Space(std::move(*vm), id, static_cast<uint32_t>(n - 1), zap_off));
 }
 
 hv_return_t Space::apply(const SlotPlan& plan) {

@@ -33,6 +33,10 @@ class Space {
   hv_return_t unmap(uint64_t gpa, uint64_t size);
   hv_return_t protect(uint64_t gpa, uint64_t size, uint8_t perms);
 
+  // One KVM slot id the planner never uses: the vCPU layer's real-mode trap
+  // page lives there.
+  uint32_t reserved_slot_id() const { return slots_.max_slots(); }
+
   // Test seam: pretend KVM offers fewer memslots.
   void set_slot_limit_for_testing(uint32_t n) { slot_limit_ = n; }
 

@@ -122,7 +122,7 @@ struct RunCtx {
       log::debug("vcpu {}: real-mode trap unavailable (GPA {:#x} or {:#x} is mapped)", v.id(), kTrapIvtGpa, kTrapLinear);
       return false;
     }
-    uint32_t slot = sp->slots().max_slots() - 1;
+    uint32_t slot = sp->reserved_slot_id();
     auto st = sp->kvm_vm().set_memslot(
         {slot, kTrapIvtGpa, 4096, reinterpret_cast<uint64_t>(trap_ivt_page()), /*readonly=*/true});
     if (!st && st.error().err != EEXIST) {
