@@ -99,33 +99,47 @@ Status Vcpu::set_cpuid(const std::vector<kvm_cpuid_entry2>& entries) {
 }
 
 namespace {
-// kvm_msrs followed by exactly one entry, laid out as the ioctl expects.
-struct OneMsr {
-  uint32_t nmsrs;
-  uint32_t pad;
-  kvm_msr_entry e;
-};
-static_assert(sizeof(OneMsr) == 8 + sizeof(kvm_msr_entry));
+// kvm_msrs in the C layout by hand (see ioctl_numbers.h): nmsrs, pad, entries.
+std::vector<unsigned char> msr_buffer(const std::vector<kvm_msr_entry>& entries) {
+  std::vector<unsigned char> b(8 + entries.size() * sizeof(kvm_msr_entry), 0);
+  uint32_t n = static_cast<uint32_t>(entries.size());
+  memcpy(b.data(), &n, 4);
+  if (!entries.empty()) memcpy(b.data() + 8, entries.data(), entries.size() * sizeof(kvm_msr_entry));
+  return b;
+}
 }  // namespace
 
+Result<int> Vcpu::get_msrs(std::vector<kvm_msr_entry>& entries) const {
+  auto b = msr_buffer(entries);
+  auto r = xioctl(fd(), nr::kGetMsrs, b.data(), "KVM_GET_MSRS");
+  if (!r) return r.error();
+  if (!entries.empty()) memcpy(entries.data(), b.data() + 8, entries.size() * sizeof(kvm_msr_entry));
+  return *r;
+}
+
+Result<int> Vcpu::set_msrs(const std::vector<kvm_msr_entry>& entries) {
+  auto b = msr_buffer(entries);
+  return xioctl(fd(), nr::kSetMsrs, b.data(), "KVM_SET_MSRS");
+}
+
 Result<uint64_t> Vcpu::get_msr(uint32_t index) const {
-  OneMsr m{};
-  m.nmsrs = 1;
-  m.e.index = index;
-  auto r = xioctl(fd(), nr::kGetMsrs, &m, "KVM_GET_MSRS");
+  std::vector<kvm_msr_entry> e(1);
+  memset(e.data(), 0, sizeof(kvm_msr_entry));
+  e[0].index = index;
+  auto r = get_msrs(e);
   if (!r) return r.error();
   if (*r != 1) return Error{ENOENT, "KVM_GET_MSRS"};
-  return static_cast<uint64_t>(m.e.data);
+  return static_cast<uint64_t>(e[0].data);
 }
 
 Status Vcpu::set_msr(uint32_t index, uint64_t value) {
-  OneMsr m{};
-  m.nmsrs = 1;
-  m.e.index = index;
-  m.e.data = value;
-  auto r = xioctl(fd(), nr::kSetMsrs, &m, "KVM_SET_MSRS");
+  std::vector<kvm_msr_entry> e(1);
+  memset(e.data(), 0, sizeof(kvm_msr_entry));
+  e[0].index = index;
+  e[0].data = value;
+  auto r = set_msrs(e);
   if (!r) return r.error();
-  if (*r != 1) return Error{ENOENT, "KVM_SET_MSRS"};
+  if (*r != 1) return Error{EINVAL, "KVM_SET_MSRS"};
   return {};
 }
 

@@ -54,6 +54,10 @@ class Vcpu {
   Result<kvm_mp_state> get_mp_state() const;
   Status set_mp_state(const kvm_mp_state& m);
   Status set_cpuid(const std::vector<kvm_cpuid_entry2>& entries);
+  // Reads/writes a batch of MSRs; returns how many KVM processed (it stops
+  // at the first it refuses).
+  Result<int> get_msrs(std::vector<kvm_msr_entry>& entries) const;
+  Result<int> set_msrs(const std::vector<kvm_msr_entry>& entries);
   // Reads/writes one MSR; Error{ENOENT} when KVM does not know it.
   Result<uint64_t> get_msr(uint32_t index) const;
   Status set_msr(uint32_t index, uint64_t value);

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <thread>
 
-#include "hvapi/vcpu/kvm_fixed.h"
 #include "kvm/system.h"
 #include "kvm/vcpu.h"
 #include "kvm/vm.h"
@@ -238,9 +237,9 @@ TEST_F(ModesTest, IoExitRoundTripCostVersusRawKvm) {
   ASSERT_TRUE(vm->set_memslot({0, 0, ram.size(), reinterpret_cast<uint64_t>(ram.data()), false}).ok());
   auto kv = vm->create_vcpu(*sys, 0);
   ASSERT_TRUE(kv.ok());
-  auto cpuid = hvshim::hv::vcpu::kvmfix::supported_cpuid(sys->fd());
+  auto cpuid = sys->supported_cpuid();
   ASSERT_TRUE(cpuid.ok());
-  ASSERT_TRUE(hvshim::hv::vcpu::kvmfix::set_cpuid(kv->fd(), *cpuid).ok());
+  ASSERT_TRUE(kv->set_cpuid(*cpuid).ok());
   auto s = kv->get_sregs();
   ASSERT_TRUE(s.ok());
   auto seg = [](kvm_segment& g, uint16_t sel, uint8_t type, bool l, bool db, uint8_t dpl) {

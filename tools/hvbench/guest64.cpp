@@ -62,40 +62,22 @@ constexpr uint64_t kTss = 0x31000;
 constexpr uint64_t kCode = 0x40000;
 constexpr uint16_t kSelTss = 0x38;
 
-// <linux/kvm.h> under C++ gives kvm_cpuid2/kvm_msrs an extra empty member,
-// so KVM_SET_CPUID2 / KVM_SET_MSRS / KVM_GET_SUPPORTED_CPUID encode a size
-// the kernel rejects (EINVAL). Use the C sizes (8-byte headers).
-constexpr unsigned long kGetSupportedCpuidC = _IOC(_IOC_READ | _IOC_WRITE, KVMIO, 0x05, 8);
-constexpr unsigned long kSetCpuid2C = _IOC(_IOC_WRITE, KVMIO, 0x90, 8);
-constexpr unsigned long kSetMsrsC = _IOC(_IOC_WRITE, KVMIO, 0x89, 8);
-
-bool set_host_cpuid(int sys_fd, int vcpu_fd, std::string* err) {
-  constexpr uint32_t kMax = 256;
-  std::vector<uint8_t> b(8 + kMax * sizeof(kvm_cpuid_entry2), 0);
-  uint32_t n = kMax;
-  memcpy(b.data(), &n, 4);
-  if (ioctl(sys_fd, kGetSupportedCpuidC, b.data()) < 0) {
-    *err = fmt::format("KVM_GET_SUPPORTED_CPUID: {}", strerror(errno));
+bool set_host_cpuid(const hvshim::kvm::System& sys, hvshim::kvm::Vcpu& vc, std::string* err) {
+  auto cpuid = sys.supported_cpuid();
+  if (!cpuid) {
+    *err = cpuid.error().describe();
     return false;
   }
-  if (ioctl(vcpu_fd, kSetCpuid2C, b.data()) < 0) {
-    *err = fmt::format("KVM_SET_CPUID2: {}", strerror(errno));
+  if (auto st = vc.set_cpuid(*cpuid); !st) {
+    *err = st.error().describe();
     return false;
   }
   return true;
 }
 
-bool set_msr(int vcpu_fd, uint32_t index, uint64_t value, std::string* err) {
-  struct {
-    uint32_t n, pad;
-    kvm_msr_entry e;
-  } m{};
-  m.n = 1;
-  m.e.index = index;
-  m.e.data = value;
-  int r = ioctl(vcpu_fd, kSetMsrsC, &m);
-  if (r != 1) {
-    *err = fmt::format("KVM_SET_MSRS({:#x}) = {}: {}", index, r, strerror(errno));
+bool set_msr(hvshim::kvm::Vcpu& vc, uint32_t index, uint64_t value, std::string* err) {
+  if (auto st = vc.set_msr(index, value); !st) {
+    *err = fmt::format("MSR {:#x}: {}", index, st.error().describe());
     return false;
   }
   return true;
@@ -166,7 +148,7 @@ std::unique_ptr<Guest> Guest::create(const hvshim::kvm::System& sys, hvshim::kvm
   }
   std::unique_ptr<Guest> g(new Guest(std::move(*v), img));
   auto& vc = g->vcpu_;
-  if (!set_host_cpuid(sys.fd(), vc.fd(), err)) return nullptr;
+  if (!set_host_cpuid(sys, vc, err)) return nullptr;
   auto sr = vc.get_sregs();
   if (!sr) {
     *err = "get sregs: " + sr.error().describe();
@@ -196,7 +178,7 @@ std::unique_ptr<Guest> Guest::create(const hvshim::kvm::System& sys, hvshim::kvm
     *err = "set sregs: " + st.error().describe();
     return nullptr;
   }
-  if (!set_msr(vc.fd(), 0xc0000081, 0x0023001000000000ull, err)) return nullptr;  // STAR
+  if (!set_msr(vc, 0xc0000081, 0x0023001000000000ull, err)) return nullptr;  // STAR
   return g;
 }
 

@@ -5,7 +5,6 @@
 #include <cstring>
 #include <mutex>
 
-#include "hvapi/vcpu/kvm_fixed.h"
 #include "kvm/ioctl.h"
 
 namespace hvshim::hv::vcpu {
@@ -15,7 +14,7 @@ std::vector<uint32_t> saveable(const kvm::System& sys) {
   static std::once_flag once;
   static std::vector<uint32_t> list;
   std::call_once(once, [&] {
-    if (auto l = kvmfix::msr_index_list(sys.fd()); l) {
+    if (auto l = sys.msr_index_list(); l) {
       for (uint32_t m : *l)
         if (m != 0x4b564d06) list.push_back(m);  // MSR_KVM_ASYNC_PF_INT cannot be written back
     }
@@ -31,7 +30,7 @@ kvm::Status get_all_msrs(const kvm::System& sys, const kvm::Vcpu& v, std::vector
   std::vector<kvm_msr_entry> e(list.size());
   memset(e.data(), 0, e.size() * sizeof(kvm_msr_entry));
   for (size_t i = 0; i < list.size(); ++i) e[i].index = list[i];
-  auto r = kvmfix::get_msrs(v.fd(), e);
+  auto r = v.get_msrs(e);
   if (!r) return r.error();
   for (int i = 0; i < *r; ++i) out->emplace_back(e[i].index, e[i].data);
   return {};
@@ -48,7 +47,7 @@ int set_msrs(kvm::Vcpu& v, const std::vector<std::pair<uint32_t, uint64_t>>& msr
       e[j - i].index = msrs[j].first;
       e[j - i].data = msrs[j].second;
     }
-    auto r = kvmfix::set_msrs(v.fd(), e);
+    auto r = v.set_msrs(e);
     int n = r ? *r : 0;
     ok += n;
     i += static_cast<size_t>(n) + 1;

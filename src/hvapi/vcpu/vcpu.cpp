@@ -17,7 +17,6 @@
 #include "hvapi/vcpu/segments.h"
 #include "hvapi/vcpu/state_io.h"
 #include "hvapi/vm_instance.h"
-#include "hvapi/vcpu/kvm_fixed.h"
 #include "hvapi/vcpu/msr_filter.h"
 
 namespace hvshim::hv::vcpu {
@@ -91,7 +90,7 @@ const std::vector<kvm_cpuid_entry2>& guest_cpuid(const kvm::System& sys) {
   static std::once_flag once;
   static std::vector<kvm_cpuid_entry2> entries;
   std::call_once(once, [&] {
-    if (auto r = kvmfix::supported_cpuid(sys.fd()); r) entries = std::move(*r);
+    if (auto r = sys.supported_cpuid(); r) entries = std::move(*r);
     else log::warn("{}", r.error().describe());
     // Hide KVM's paravirtual leaves: a Hypervisor.framework guest sees no
     // KVM interface (kvmclock & co. would be MSRs the VMM knows nothing of).
@@ -110,12 +109,12 @@ hv_return_t LogicalVcpu::make_kcpu(Space* space, KCpu* out) {
   }
   if (!v) return kvm_fail(v.error());
   auto kv = std::make_unique<kvm::Vcpu>(std::move(*v));
-  if (auto st = kvmfix::set_cpuid(kv->fd(), guest_cpuid(vm->system())); !st) return kvm_fail(st.error());
+  if (auto st = kv->set_cpuid(guest_cpuid(vm->system())); !st) return kvm_fail(st.error());
   // Signals as this thread has them, minus the kick, while inside KVM_RUN.
   sigset_t cur;
   pthread_sigmask(SIG_BLOCK, nullptr, &cur);
   sigdelset(&cur, kick_signal());
-  if (auto st = kvmfix::set_signal_mask(kv->fd(), &cur); !st) return kvm_fail(st.error());
+  if (auto st = kv->set_signal_mask(&cur, 8); !st) return kvm_fail(st.error());
   kvm_run* r = kv->run_page();
   r->kvm_valid_regs = kSyncAll;
   auto regs = kv->get_regs();
@@ -225,7 +224,7 @@ void LogicalVcpu::set_defaults() {
 
 hv_return_t LogicalVcpu::push_state() {
   if (tsc_pending.exchange(false)) {
-    if (auto st = kvmfix::set_msr(cur_->fd(), 0x10, tsc_value.load()); !st) log::debug("vcpu {}: TSC write: {}", id_, st.error().describe());
+    if (auto st = cur_->set_msr(0x10, tsc_value.load()); !st) log::debug("vcpu {}: TSC write: {}", id_, st.error().describe());
   }
   if (dregs_dirty_) {
     kvm_debugregs d = dregs_;
@@ -494,7 +493,7 @@ uint64_t LogicalVcpu::dr7() const { return dregs_.dr7; }
 hv_return_t LogicalVcpu::read_fpstate(void* buf, size_t size) {
   if (!buf) return fail(HV_BAD_ARGUMENT, "buffer is null");
   if (size < 512) return fail(HV_BAD_ARGUMENT, "fpstate buffer smaller than the 512-byte legacy XSAVE region");
-  auto x = kvmfix::get_xsave(cur_->fd());
+  auto x = cur_->get_xsave();
   if (!x) return kvm_fail(x.error());
   size_t n = std::min(size, sizeof(kvm::XsaveArea));
   memcpy(buf, x->region, n);
@@ -505,7 +504,7 @@ hv_return_t LogicalVcpu::read_fpstate(void* buf, size_t size) {
 hv_return_t LogicalVcpu::write_fpstate(const void* buf, size_t size) {
   if (!buf) return fail(HV_BAD_ARGUMENT, "buffer is null");
   if (size < 512) return fail(HV_BAD_ARGUMENT, "fpstate buffer smaller than the 512-byte legacy XSAVE region");
-  auto x = kvmfix::get_xsave(cur_->fd());
+  auto x = cur_->get_xsave();
   if (!x) return kvm_fail(x.error());
   memcpy(x->region, buf, std::min(size, sizeof(kvm::XsaveArea)));
   if (size < 576) {
@@ -515,7 +514,7 @@ hv_return_t LogicalVcpu::write_fpstate(const void* buf, size_t size) {
     bv |= 3;
     memcpy(reinterpret_cast<uint8_t*>(x->region) + 512, &bv, 8);
   }
-  if (auto st = kvmfix::set_xsave(cur_->fd(), *x); !st) {
+  if (auto st = cur_->set_xsave(*x); !st) {
     set_last_error("XSAVE image rejected by KVM: " + st.error().describe());
     return HV_BAD_ARGUMENT;
   }
@@ -531,7 +530,7 @@ hv_return_t LogicalVcpu::read_msr(uint32_t msr, uint64_t* v) {
     case 0x1b: *v = s.apic_base; return HV_SUCCESS;
     default: break;
   }
-  auto r = kvmfix::get_msr(cur_->fd(), msr);
+  auto r = cur_->get_msr(msr);
   if (!r) return fail(HV_BAD_ARGUMENT, fmt::format("MSR {:#x}: {}", msr, r.error().describe()));
   *v = *r;
   return HV_SUCCESS;
@@ -546,7 +545,7 @@ hv_return_t LogicalVcpu::write_msr(uint32_t msr, uint64_t v) {
     case 0x1b: s.apic_base = v; dirty(KVM_SYNC_X86_SREGS); return HV_SUCCESS;
     default: break;
   }
-  if (auto st = kvmfix::set_msr(cur_->fd(), msr, v); !st)
+  if (auto st = cur_->set_msr(msr, v); !st)
     return fail(HV_BAD_ARGUMENT, fmt::format("MSR {:#x}: {}", msr, st.error().describe()));
   written_msrs_[msr] = v;
   return HV_SUCCESS;
@@ -579,9 +578,9 @@ hv_return_t LogicalVcpu::set_space(Space* space, uint32_t space_id) {
   kvm::Vcpu* to = it->second.vcpu.get();
   kvm::Vcpu* from = cur_;
   // Exits are completed before hv_vcpu_run returns, so nothing is pending.
-  auto x = kvmfix::get_xsave(from->fd());
+  auto x = from->get_xsave();
   if (!x) return kvm_fail(x.error());
-  if (auto st = kvmfix::set_xsave(to->fd(), *x); !st) return kvm_fail(st.error());
+  if (auto st = to->set_xsave(*x); !st) return kvm_fail(st.error());
   std::vector<std::pair<uint32_t, uint64_t>> msrs;
   if (auto st = get_all_msrs(current_vm()->system(), *from, &msrs); st) set_msrs(*to, msrs);
   to->run_page()->s.regs = from->run_page()->s.regs;
