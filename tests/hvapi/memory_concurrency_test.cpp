@@ -2,6 +2,7 @@
 // remapped under them: once a call has returned, no guest access may see
 // the old permissions or the old page.
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "fixture.h"
@@ -20,11 +21,26 @@ class ConcurrencyTest : public VmTest {};
 class Epoch {
  public:
   void begin() { v_++; }
-  void end() { v_++; }
+  // Ends the call's window and lets the guest thread finish at least one
+  // probe wholly inside the new stable state, so every state is checked
+  // however slow the guest runs (sanitizers, loaded hosts).
+  void end() {
+    v_++;
+    int target = v_.load();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (stable_.load() < target && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  }
   int now() const { return v_.load(); }
+  // Called by the guest thread after a probe that ran entirely in epoch e.
+  void probed_in(int e) {
+    int cur = stable_.load();
+    while (cur < e && !stable_.compare_exchange_weak(cur, e)) {
+    }
+  }
 
  private:
   std::atomic<int> v_{0};
+  std::atomic<int> stable_{0};
 };
 
 TEST_F(ConcurrencyTest, ProtectTakesEffectForGuestsRunningElsewhere) {
@@ -45,6 +61,7 @@ TEST_F(ConcurrencyTest, ProtectTakesEffectForGuestsRunningElsewhere) {
       if (!r.ok()) wrong++;
       if (e0 != e1 || (e0 & 1)) continue;
       checked++;
+      epoch.probed_in(e0);
       bool writable = e0 % 4 == 0;
       if (w.ok() != writable) wrong++;
       if (!writable && (w.kind != Probe::WriteFault || w.gpa != kGpa + 5 * P)) wrong++;
@@ -93,6 +110,7 @@ TEST_F(ConcurrencyTest, RemapNeverShowsAStaleOrForeignPage) {
       if (!n.ok() || n.value != 0xcccc0003u) wrong++;
       if (e0 != e1 || (e0 & 1)) continue;
       checked++;
+      epoch.probed_in(e0);
       int st = e0 % 8;
       if (st == 0 && !(r.ok() && r.value == 0xaaaa0002u)) wrong++;
       if (st == 4 && !(r.ok() && r.value == 0xbbbb0002u)) wrong++;

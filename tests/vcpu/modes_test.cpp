@@ -189,14 +189,17 @@ TEST_F(ModesTest, VcpusOnSeveralThreads) {
   load({0xf4});
   std::vector<std::thread> ts;
   std::atomic<int> ok{0};
+  // mov bx,i; out 12h,al; hlt   (code per thread at 0x4000 + 16 i), written
+  // before any vCPU runs: the VMM's instruction fetches read neighbouring code.
+  for (int i = 0; i < 4; ++i) {
+    const uint8_t code[] = {0xbb, static_cast<uint8_t>(i), 0x00, 0xe6, 0x12, 0xf4};
+    memcpy(ram.data() + 0x4000 + 16 * i, code, sizeof code);
+  }
   for (int i = 0; i < 4; ++i) {
     ts.emplace_back([&, i] {
       hv_vcpuid_t id;
       if (hv_vcpu_create(&id, HV_VCPU_DEFAULT) != HV_SUCCESS) return;
-      // mov bx,i; out 12h,al; hlt   (code per thread at 0x4000 + 16 i)
       uint64_t at = 0x4000 + 16 * i;
-      const uint8_t code[] = {0xbb, static_cast<uint8_t>(i), 0x00, 0xe6, 0x12, 0xf4};
-      memcpy(ram.data() + at, code, sizeof code);
       hv_vcpu_write_register(id, HV_X86_RIP, at);
       uint64_t cpu;
       hv_vmx_vcpu_read_vmcs(id, VMCS_CTRL_CPU_BASED, &cpu);
