@@ -14,6 +14,7 @@
 
 #include "common/last_error.h"
 #include "common/log.h"
+#include "hvapi/allowed_access.h"
 #include "hvapi/vcpu/vcpu.h"
 #include "hvapi/vm_instance.h"
 
@@ -348,15 +349,10 @@ struct RunCtx {
     uint8_t perms = 0;
     {
       std::lock_guard lk(vm_mutex());
-      auto e = v.space()->pages().lookup(gpa & ~(kPageSize - 1));
-      if (e) perms = e->perms;
-      if (e && (perms & (write ? kPermWrite : kPermRead)) && (gpa & (kPageSize - 1)) + len <= kPageSize) {
-        // Raced with a memslot update: the page is there, do the access.
-        auto* h = reinterpret_cast<uint8_t*>(e->hva + (gpa & (kPageSize - 1)));
-        if (write) memcpy(h, rr->mmio.data, len);
-        else memcpy(rr->mmio.data, h, len);
-        return Step::Continue;
-      }
+      // A memslot update in flight, or a layout left stricter than the page
+      // map: the page map allows the access, so do it and go on.
+      if (complete_allowed_access(*v.space(), gpa, len, write, rr->mmio.data)) return Step::Continue;
+      if (auto e = v.space()->pages().lookup(gpa & ~(kPageSize - 1))) perms = e->perms;
     }
     CpuMode m = v.mode();
     uint8_t b[16] = {};
