@@ -1,6 +1,5 @@
 #include "guest_probe.h"
 
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -57,16 +56,6 @@ std::string to_string(const Probe& p) {
     case Probe::FetchFault: return "fetch fault";
     default: return "exit " + std::to_string(p.exit_reason);
   }
-}
-
-bool kvm_usable(std::string* why) {
-  int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-  if (fd < 0) {
-    *why = std::string("/dev/kvm cannot be opened (") + strerror(errno) + "); this test runs real guests";
-    return false;
-  }
-  close(fd);
-  return true;
 }
 
 std::unique_ptr<GuestProbe> GuestProbe::create(hv_vm_space_t space) {

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "kvm/vcpu.h"
+#include "support/kvm_test_support.h"
 
 namespace hvtest {
 
@@ -60,7 +61,6 @@ class GuestProbe {
   std::unique_ptr<hvshim::kvm::Vcpu> vcpu_;
 };
 
-// Skips the current test with a clear message when /dev/kvm is unusable.
-bool kvm_usable(std::string* why);
+using testsupport::kvm_usable;
 
 }  // namespace hvtest

@@ -16,36 +16,12 @@
 #include <vector>
 
 #include "common/last_error.h"
+#include "support/kvm_test_support.h"
 
 namespace vcputest {
 
-inline bool kvm_usable(std::string* why) {
-  int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-  if (fd < 0) {
-    *why = std::string("/dev/kvm cannot be opened (") + strerror(errno) + "): vCPU tests need KVM";
-    return false;
-  }
-  close(fd);
-  return true;
-}
-
-class HostMem {
- public:
-  explicit HostMem(size_t size) : size_(size) {
-    p_ = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p_ == MAP_FAILED) p_ = nullptr;
-  }
-  ~HostMem() {
-    if (p_) munmap(p_, size_);
-  }
-  HostMem(const HostMem&) = delete;
-  uint8_t* data() const { return static_cast<uint8_t*>(p_); }
-  size_t size() const { return size_; }
-
- private:
-  void* p_ = nullptr;
-  size_t size_;
-};
+using testsupport::HostMem;
+using testsupport::kvm_usable;
 
 inline uint64_t cap2ctrl(uint64_t cap, uint64_t ctrl) { return (ctrl | (cap & 0xffffffff)) & (cap >> 32); }
 
