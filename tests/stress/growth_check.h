@@ -1,0 +1,60 @@
+// Runs a create/destroy cycle many times and checks that the process does
+// not grow: after a warm-up (first-use allocations, lazily created caches,
+// the sanitizer allocator's own regions), the fd count must be back exactly
+// where it was, and mappings, resident memory and live heap may only move
+// within small fixed budgets that a per-cycle leak would blow through.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <string>
+
+#include "process_usage.h"
+
+namespace stress {
+
+struct GrowthBudget {
+  long maps = 4;              // lines of /proc/self/maps (allocator regions may split/merge)
+  long rss_kib = 16 * 1024;   // resident memory
+  long heap_bytes = 256 * 1024;
+};
+
+struct GrowthRun {
+  Usage base, mid, end;
+  int cycles = 0;
+  double seconds = 0;
+};
+
+// `cycle(i)` must perform one full cycle and return false (after reporting
+// through gtest) to stop early. Warm-up cycles are not measured.
+inline GrowthRun run_cycles(int warmup, int cycles, const std::function<bool(int)>& cycle) {
+  GrowthRun r;
+  for (int i = 0; i < warmup; ++i)
+    if (!cycle(i)) return r;
+  r.base = sample_usage();
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < cycles; ++i) {
+    if (!cycle(warmup + i)) return r;
+    ++r.cycles;
+    if (i == cycles / 2) r.mid = sample_usage();
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.end = sample_usage();
+  return r;
+}
+
+inline void expect_no_growth(const GrowthRun& r, const char* what, const GrowthBudget& b = {}) {
+  printf("[ measure  ] %s: %d cycles in %.2f s (%.1f us/cycle); before %s; after %s\n", what, r.cycles, r.seconds,
+         r.cycles ? r.seconds * 1e6 / r.cycles : 0.0, to_string(r.base).c_str(), to_string(r.end).c_str());
+  ::testing::Test::RecordProperty(std::string(what) + "_cycles", r.cycles);
+  EXPECT_EQ(r.end.fds, r.base.fds) << what << ": file descriptors grew over " << r.cycles << " cycles";
+  EXPECT_LE(r.end.maps, r.base.maps + b.maps) << what << ": mappings grew over " << r.cycles << " cycles";
+  EXPECT_LE(r.end.rss_kib, r.base.rss_kib + b.rss_kib) << what << ": resident memory grew";
+  if (r.base.heap_bytes >= 0)
+    EXPECT_LE(r.end.heap_bytes, r.base.heap_bytes + b.heap_bytes) << what << ": live heap grew";
+}
+
+}  // namespace stress
