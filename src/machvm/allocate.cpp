@@ -9,6 +9,8 @@
 #include "machvm/fail.h"
 #include "machvm/page.h"
 #include "machvm/placement.h"
+#include "machvm/stash.h"
+#include "machvm/sys.h"
 #include "machvm/vm_ops.h"
 
 namespace hvshim::machvm {
@@ -93,8 +95,11 @@ kern_return_t vm_deallocate(uint64_t addr, uint64_t size) {
   for (auto it = t.map.first_ending_after(r.start); it != t.map.end() && it->second.start < r.end; ++it)
     has_permanent |= it->second.permanent;
   if (!has_permanent) {
-    if (munmap(reinterpret_cast<void*>(r.start), r.size()) != 0)
-      return fail(KERN_RESOURCE_SHORTAGE, "munmap [{:#x}, {:#x}): {}", r.start, r.end, errno_text(errno));
+    // One munmap: the kernel either unmaps all of it or nothing.
+    if (sys::munmap(reinterpret_cast<void*>(r.start), r.size()) != 0) {
+      int e = errno;
+      return fail(sys::resource_code(e), "munmap [{:#x}, {:#x}): {}", r.start, r.end, errno_text(e));
+    }
     t.map.clip(r.start, r.end);
     // Part of an object that stays alive: its pages in the released range
     // are unreachable now, give them back (the whole object is released
@@ -108,15 +113,42 @@ kern_return_t vm_deallocate(uint64_t addr, uint64_t size) {
       if (p.obj.use_count() > 1) p.obj->discard(p.off, p.len);
     return KERN_SUCCESS;
   }
+  // Several kernel calls: the released mappings are moved aside and the
+  // permanent ones lose their access, all undone if any step fails.
   t.map.clip(r.start, r.end);
-  for (const Segment& s : segments(t, r.start, r.end)) {
+  const auto segs = segments(t, r.start, r.end);
+  Stash gone;
+  struct Undo {
+    uint64_t s, e;
+    int prot;
+  };
+  std::vector<Undo> undo;
+  for (const Segment& s : segs) {
+    kern_return_t kr = KERN_SUCCESS;
     if (s.kind == Segment::ours && s.entry->permanent) {
-      mprotect(reinterpret_cast<void*>(s.start), s.end - s.start, PROT_NONE);
-      s.entry->cur = s.entry->max = VM_PROT_NONE;
+      if (sys::mprotect(reinterpret_cast<void*>(s.start), s.end - s.start, PROT_NONE) == 0) {
+        undo.push_back({s.start, s.end, to_posix_prot(s.entry->cur)});
+      } else {
+        int e = errno;
+        kr = fail(sys::resource_code(e), "mprotect [{:#x}, {:#x}): {}", s.start, s.end, errno_text(e));
+      }
     } else if (s.kind != Segment::hole) {
-      munmap(reinterpret_cast<void*>(s.start), s.end - s.start);
-      if (s.kind == Segment::ours) t.map.erase(s.start, s.end);
+      kr = gone.take(s.start, s.end);
     }
+    if (kr != KERN_SUCCESS) {
+      for (const Undo& u : undo) ::mprotect(reinterpret_cast<void*>(u.s), u.e - u.s, u.prot);
+      gone.put_back();
+      t.map.simplify(r.start, r.end);
+      return kr;
+    }
+  }
+  gone.release();
+  for (const Segment& s : segs) {
+    if (s.kind != Segment::ours) continue;
+    if (s.entry->permanent)
+      s.entry->cur = s.entry->max = VM_PROT_NONE;
+    else
+      t.map.erase(s.start, s.end);
   }
   t.map.simplify(r.start, r.end);
   return KERN_SUCCESS;

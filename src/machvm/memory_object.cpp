@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "machvm/fail.h"
 #include "machvm/page.h"
+#include "machvm/sys.h"
 
 namespace hvshim::machvm {
 
@@ -24,8 +25,8 @@ namespace {
 // R-X with vm_protect; kernels with vm.memfd_noexec would otherwise refuse
 // PROT_EXEC on our memfds. Older kernels do not know the flag.
 int create_memfd(const char* name) {
-  int fd = memfd_create(name, MFD_CLOEXEC | MFD_EXEC);
-  if (fd < 0 && errno == EINVAL) fd = memfd_create(name, MFD_CLOEXEC);
+  int fd = sys::memfd_create(name, MFD_CLOEXEC | MFD_EXEC);
+  if (fd < 0 && errno == EINVAL) fd = sys::memfd_create(name, MFD_CLOEXEC);
   return fd;
 }
 
@@ -88,11 +89,14 @@ std::shared_ptr<Arena> g_arena;
 
 kern_return_t new_arena(std::shared_ptr<Arena>& out) {
   int fd = create_memfd("hvshim-machvm");
-  if (fd < 0) return fail(KERN_RESOURCE_SHORTAGE, "memfd_create: {}", errno_text(errno));
-  if (ftruncate(fd, static_cast<off_t>(kArenaCapacity)) != 0) {
+  if (fd < 0) {
+    int e = errno;
+    return fail(sys::resource_code(e), "memfd_create: {}", errno_text(e));
+  }
+  if (sys::ftruncate(fd, static_cast<off_t>(kArenaCapacity)) != 0) {
     int e = errno;
     close(fd);
-    return fail(KERN_RESOURCE_SHORTAGE, "ftruncate(memfd): {}", errno_text(e));
+    return fail(sys::resource_code(e), "ftruncate(memfd): {}", errno_text(e));
   }
   auto a = std::make_shared<Arena>();
   a->fd = fd;
@@ -109,6 +113,13 @@ void arenas_forget_after_fork() {
   g_arena.reset();
 }
 
+namespace testing {
+void retire_arena() {
+  std::lock_guard lk(g_arena_mu);
+  g_arena.reset();
+}
+}  // namespace testing
+
 kern_return_t MemObject::create_anonymous(uint64_t size, std::shared_ptr<MemObject>& out) {
   std::shared_ptr<MemObject> o(new MemObject());
   o->size_ = size;
@@ -117,11 +128,14 @@ kern_return_t MemObject::create_anonymous(uint64_t size, std::shared_ptr<MemObje
   if (size > kArenaCapacity / 4) {
     // Very large objects get their own file so they never fragment an arena.
     int fd = create_memfd("hvshim-machvm-large");
-    if (fd < 0) return fail(KERN_RESOURCE_SHORTAGE, "memfd_create: {}", errno_text(errno));
-    if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    if (fd < 0) {
+      int e = errno;
+      return fail(sys::resource_code(e), "memfd_create: {}", errno_text(e));
+    }
+    if (sys::ftruncate(fd, static_cast<off_t>(size)) != 0) {
       int e = errno;
       close(fd);
-      return fail(KERN_RESOURCE_SHORTAGE, "ftruncate(memfd, {:#x}): {}", size, errno_text(e));
+      return fail(sys::resource_code(e), "ftruncate(memfd, {:#x}): {}", size, errno_text(e));
     }
     o->fd_ = fd;
     o->owns_fd_ = true;
@@ -191,9 +205,13 @@ namespace {
 kern_return_t copy_bytes(int sfd, uint64_t soff, int dfd, uint64_t doff, uint64_t len) {
   while (len) {
     loff_t in = static_cast<loff_t>(soff), outp = static_cast<loff_t>(doff);
-    ssize_t n = copy_file_range(sfd, &in, dfd, &outp, len, 0);
+    ssize_t n = sys::copy_file_range(sfd, &in, dfd, &outp, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EINVAL && errno != EXDEV && errno != EOPNOTSUPP && errno != ENOSYS) {
+      int e = errno;
+      return fail(sys::resource_code(e), "copy_file_range: {}", errno_text(e));
+    }
     if (n <= 0) {
-      if (n < 0 && errno == EINTR) continue;
       // Same-file overlap or a filesystem without support: go through memory.
       std::vector<char> buf(std::min<uint64_t>(len, 1 << 20));
       ssize_t r = pread(sfd, buf.data(), buf.size(), static_cast<off_t>(soff));
@@ -202,8 +220,12 @@ kern_return_t copy_bytes(int sfd, uint64_t soff, int dfd, uint64_t doff, uint64_
         std::fill(buf.begin(), buf.end(), 0);
         r = static_cast<ssize_t>(std::min<uint64_t>(len, buf.size()));
       }
-      ssize_t w = pwrite(dfd, buf.data(), static_cast<size_t>(r), static_cast<off_t>(doff));
-      if (w != r) return fail(KERN_MEMORY_ERROR, "pwrite: {}", errno_text(errno));
+      ssize_t w = sys::pwrite(dfd, buf.data(), static_cast<size_t>(r), static_cast<off_t>(doff));
+      if (w <= 0) {
+        int e = w < 0 ? errno : ENOSPC;
+        return fail(sys::resource_code(e), "pwrite: {}", errno_text(e));
+      }
+      r = w;
       n = r;
     }
     soff += static_cast<uint64_t>(n);

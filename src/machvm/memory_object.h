@@ -84,4 +84,10 @@ class MemObject {
 // arena files (both would hand out the same offsets).
 void arenas_forget_after_fork();
 
+namespace testing {
+// The next anonymous object starts a new arena file (tests of its creation
+// failing); objects in the old one keep it alive.
+void retire_arena();
+}  // namespace testing
+
 }  // namespace hvshim::machvm

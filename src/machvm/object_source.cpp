@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "machvm/fail.h"
+#include "machvm/sys.h"
 #include "machvm/vm_ops.h"
 
 namespace hvshim::machvm {
@@ -23,10 +24,14 @@ kern_return_t file_piece(const Segment& s, Piece& out) {
   for (const std::string& path : {v.name, std::string(mf)}) {
     if (path.empty() || path[0] != '/') continue;
     writable = true;
-    fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
+    fd = sys::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0 && (errno == EACCES || errno == EROFS || errno == ETXTBSY || errno == EPERM)) {
       writable = false;
-      fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      fd = sys::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    }
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOMEM)) {
+      int e = errno;
+      return fail(sys::resource_code(e), "reopening {}: {}", path, errno_text(e));
     }
     if (fd < 0) continue;
     struct stat st {};
@@ -71,12 +76,15 @@ namespace {
 kern_return_t pwrite_all(MemObject& dst, uint64_t d, uint64_t src, uint64_t len) {
   uint64_t done = 0;
   while (done < len) {
-    ssize_t n = pwrite(dst.fd(), reinterpret_cast<const void*>(src + done), len - done,
-                       static_cast<off_t>(dst.base() + d + done));
-    if (n <= 0) {
-      if (n < 0 && errno == EINTR) continue;
-      return fail(KERN_PROTECTION_FAILURE, "cannot read [{:#x}, {:#x}): {}", src, src + len, errno_text(errno));
+    ssize_t n = sys::pwrite(dst.fd(), reinterpret_cast<const void*>(src + done), len - done,
+                            static_cast<off_t>(dst.base() + d + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EFAULT) {
+      int e = errno;
+      return fail(sys::resource_code(e), "copying [{:#x}, {:#x}): {}", src, src + len, errno_text(e));
     }
+    if (n <= 0)
+      return fail(KERN_PROTECTION_FAILURE, "cannot read [{:#x}, {:#x}): {}", src, src + len, errno_text(errno));
     done += static_cast<uint64_t>(n);
   }
   return KERN_SUCCESS;

@@ -2,13 +2,14 @@
 
 #include <sys/mman.h>
 
-#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <vector>
 
 #include "machvm/fail.h"
 #include "machvm/page.h"
+#include "machvm/stash.h"
+#include "machvm/sys.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -17,17 +18,10 @@
 namespace hvshim::machvm {
 
 namespace {
-std::atomic<int> g_fail_after{0};
-
 void* map_piece(uint64_t at, const Piece& p, vm_prot_t cur) {
   if (p.cur >= 0) cur = p.cur;
-  int n = g_fail_after.load();
-  if (n > 0 && g_fail_after.fetch_sub(1) == 1) {
-    errno = ENOMEM;
-    return MAP_FAILED;
-  }
-  return mmap(reinterpret_cast<void*>(at), p.len, to_posix_prot(cur), MAP_SHARED | MAP_FIXED, p.obj->fd(),
-              static_cast<off_t>(p.obj->base() + p.off));
+  return sys::mmap(reinterpret_cast<void*>(at), p.len, to_posix_prot(cur), MAP_SHARED | MAP_FIXED, p.obj->fd(),
+                   static_cast<off_t>(p.obj->base() + p.off));
 }
 
 uint64_t total_len(const PlaceRequest& r) {
@@ -48,16 +42,17 @@ bool alignment_for(uint64_t mask, uint64_t& align) {
 
 // PROT_NONE placeholder over [at, at+len) that we own until the pieces go in.
 kern_return_t reserve_fixed(uint64_t at, uint64_t len) {
-  void* p = mmap(reinterpret_cast<void*>(at), len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
-                 MAP_FIXED_NOREPLACE, -1, 0);
+  void* p = sys::mmap(reinterpret_cast<void*>(at), len, PROT_NONE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
   if (p == MAP_FAILED) {
     if (errno == EEXIST) return fail(KERN_NO_SPACE, "[{:#x}, {:#x}) is already mapped", at, at + len);
     if (errno == EPERM || errno == EINVAL)
       return fail(KERN_INVALID_ADDRESS, "[{:#x}, {:#x}) is outside the user address space", at, at + len);
-    return fail(KERN_RESOURCE_SHORTAGE, "mmap reserve: {}", errno_text(errno));
+    int e = errno;
+    return fail(sys::resource_code(e), "mmap reserve: {}", errno_text(e));
   }
   if (reinterpret_cast<uint64_t>(p) != at) {  // kernels before 4.17 treat the flag as a hint
-    munmap(p, len);
+    ::munmap(p, len);
     return fail(KERN_NO_SPACE, "[{:#x}, {:#x}) is already mapped", at, at + len);
   }
   return KERN_SUCCESS;
@@ -66,12 +61,21 @@ kern_return_t reserve_fixed(uint64_t at, uint64_t len) {
 kern_return_t reserve_kernel_choice(uint64_t len, uint64_t align, uint64_t& out) {
   uint64_t extra = align > page_size() ? align - page_size() : 0;
   if (len + extra < len) return fail(KERN_NO_SPACE, "size {:#x} with alignment {:#x}", len, align);
-  void* p = mmap(nullptr, len + extra, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) return fail(KERN_NO_SPACE, "no room for {:#x} bytes: {}", len, errno_text(errno));
+  void* p = sys::mmap(nullptr, len + extra, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    int e = errno;
+    return fail(sys::resource_code(e, true), "no room for {:#x} bytes: {}", len, errno_text(e));
+  }
   uint64_t s = reinterpret_cast<uint64_t>(p);
   uint64_t a = (s + align - 1) & ~(align - 1);
-  if (a > s) munmap(p, a - s);
-  if (s + len + extra > a + len) munmap(reinterpret_cast<void*>(a + len), s + len + extra - (a + len));
+  // Trimming splits the reservation, which the kernel may refuse.
+  if ((a > s && sys::munmap(p, a - s) != 0) ||
+      (s + len + extra > a + len &&
+       sys::munmap(reinterpret_cast<void*>(a + len), s + len + extra - (a + len)) != 0)) {
+    int e = errno;
+    ::munmap(p, len + extra);
+    return fail(sys::resource_code(e), "trimming an aligned reservation: {}", errno_text(e));
+  }
   out = a;
   return KERN_SUCCESS;
 }
@@ -103,11 +107,80 @@ kern_return_t reserve_from_hint(Task& t, uint64_t hint, uint64_t len, uint64_t a
   }
   return fail(KERN_NO_SPACE, "no {:#x}-byte gap above {:#x}", len, hint);
 }
-}  // namespace
 
-namespace testing {
-void fail_piece_mmap_after(int n) { g_fail_after.store(n); }
-}  // namespace testing
+// Maps the pieces into our reservation [at, at+len) with the kernel-side
+// state of the request (DONTFORK). On failure the reservation is gone.
+kern_return_t fill(uint64_t at, uint64_t len, const PlaceRequest& r) {
+  uint64_t p = at;
+  for (const Piece& pc : r.pieces) {
+    if (map_piece(p, pc, r.cur) == MAP_FAILED) {
+      int e = errno;
+      ::munmap(reinterpret_cast<void*>(at), len);
+      return fail(sys::resource_code(e), "mmap of object {} at {:#x}: {}", pc.obj->id(), p, errno_text(e));
+    }
+    p += pc.len;
+  }
+  if (r.inherit == VM_INHERIT_NONE && sys::madvise(reinterpret_cast<void*>(at), len, MADV_DONTFORK) != 0) {
+    int e = errno;
+    ::munmap(reinterpret_cast<void*>(at), len);
+    return fail(sys::resource_code(e), "madvise(DONTFORK) [{:#x}, {:#x}): {}", at, at + len, errno_text(e));
+  }
+  return KERN_SUCCESS;
+}
+
+// Build the new mapping off to the side, then move it over the target. The
+// old mappings of the target are moved aside first, so a failure at any
+// step puts them back exactly (foreign ones included). Holes in the target
+// get placeholders first so the side range cannot land there.
+kern_return_t overwrite(Task& t, uint64_t at, uint64_t len, const PlaceRequest& r) {
+  std::vector<std::pair<uint64_t, uint64_t>> placeholders;
+  auto drop_placeholders = [&] {
+    for (auto [s, e] : placeholders) ::munmap(reinterpret_cast<void*>(s), e - s);
+  };
+  for (const Segment& s : segments(t, at, at + len)) {
+    if (s.kind != Segment::hole) continue;
+    kern_return_t kr = reserve_fixed(s.start, s.end - s.start);
+    if (kr == KERN_NO_SPACE) continue;  // someone else mapped it meanwhile: it is replaced like the rest
+    if (kr != KERN_SUCCESS) {
+      drop_placeholders();
+      return kr;
+    }
+    placeholders.emplace_back(s.start, s.end);
+  }
+  uint64_t scratch = 0;
+  if (kern_return_t kr = reserve_kernel_choice(len, page_size(), scratch); kr != KERN_SUCCESS) {
+    drop_placeholders();
+    return kr;
+  }
+  if (kern_return_t kr = fill(scratch, len, r); kr != KERN_SUCCESS) {
+    drop_placeholders();
+    return kr;
+  }
+  // Even a single mremap is not atomic: the kernel unmaps the target before
+  // it moves the source, and does not restore it if the move fails.
+  Stash old;
+  if (kern_return_t kr = old.take(at, at + len); kr != KERN_SUCCESS) {
+    ::munmap(reinterpret_cast<void*>(scratch), len);
+    drop_placeholders();
+    return kr;
+  }
+  uint64_t off = 0;
+  for (const Piece& pc : r.pieces) {
+    void* m = sys::mremap(reinterpret_cast<void*>(scratch + off), pc.len, pc.len, MREMAP_MAYMOVE | MREMAP_FIXED,
+                          reinterpret_cast<void*>(at + off));
+    if (m == MAP_FAILED) {
+      int e = errno;
+      ::munmap(reinterpret_cast<void*>(scratch + off), len - off);
+      old.put_back();
+      drop_placeholders();
+      return fail(sys::resource_code(e), "mremap into place at {:#x}: {}", at + off, errno_text(e));
+    }
+    off += pc.len;
+  }
+  old.release();  // the placeholders went with it
+  return KERN_SUCCESS;
+}
+}  // namespace
 
 kern_return_t place(Task& t, const PlaceRequest& r, uint64_t& out) {
   const uint64_t len = total_len(r);
@@ -116,20 +189,26 @@ kern_return_t place(Task& t, const PlaceRequest& r, uint64_t& out) {
   if (len == 0 || len > user_va_end()) return fail(KERN_NO_SPACE, "size {:#x} does not fit the address space", len);
 
   uint64_t at = 0;
-  bool replacing = false;
-  bool placed = false;
   if (r.anywhere && !(r.use_hint && r.addr) && align == page_size() && r.pieces.size() == 1) {
     // The common vm_allocate case: let the kernel pick and map in one call.
     const Piece& pc = r.pieces[0];
-    void* m = mmap(nullptr, pc.len, to_posix_prot(pc.cur >= 0 ? pc.cur : r.cur), MAP_SHARED, pc.obj->fd(),
-                   static_cast<off_t>(pc.obj->base() + pc.off));
-    if (m == MAP_FAILED) return fail(KERN_NO_SPACE, "no room for {:#x} bytes: {}", len, errno_text(errno));
+    void* m = sys::mmap(nullptr, pc.len, to_posix_prot(pc.cur >= 0 ? pc.cur : r.cur), MAP_SHARED, pc.obj->fd(),
+                        static_cast<off_t>(pc.obj->base() + pc.off));
+    if (m == MAP_FAILED) {
+      int e = errno;
+      return fail(sys::resource_code(e, true), "no room for {:#x} bytes: {}", len, errno_text(e));
+    }
     at = reinterpret_cast<uint64_t>(m);
-    placed = true;
+    if (r.inherit == VM_INHERIT_NONE && sys::madvise(m, len, MADV_DONTFORK) != 0) {
+      int e = errno;
+      ::munmap(m, len);
+      return fail(sys::resource_code(e), "madvise(DONTFORK) [{:#x}, {:#x}): {}", at, at + len, errno_text(e));
+    }
   } else if (r.anywhere) {
     kern_return_t kr = r.use_hint && r.addr ? reserve_from_hint(t, r.addr, len, align, at)
                                             : reserve_kernel_choice(len, align, at);
     if (kr != KERN_SUCCESS) return kr;
+    if (kr = fill(at, len, r); kr != KERN_SUCCESS) return kr;
   } else {
     at = r.addr;
     if (at & r.mask) return fail(KERN_NO_SPACE, "address {:#x} does not satisfy mask {:#x}", at, r.mask);
@@ -140,82 +219,19 @@ kern_return_t place(Task& t, const PlaceRequest& r, uint64_t& out) {
       if (it != t.map.end() && it->second.start < at + len)
         return fail(KERN_NO_SPACE, "[{:#x}, {:#x}) overlaps an existing region at {:#x}", at, at + len,
                     it->second.start);
-      kern_return_t kr = reserve_fixed(at, len);
-      if (kr != KERN_SUCCESS) return kr;
+      if (kern_return_t kr = reserve_fixed(at, len); kr != KERN_SUCCESS) return kr;
+      if (kern_return_t kr = fill(at, len, r); kr != KERN_SUCCESS) return kr;
     } else {
       for (auto it = t.map.first_ending_after(at); it != t.map.end() && it->second.start < at + len; ++it)
         if (it->second.permanent)
           return fail(KERN_NO_SPACE, "[{:#x}, {:#x}) is permanent and cannot be overwritten", it->second.start,
                       it->second.end);
-      replacing = true;
+      if (kern_return_t kr = overwrite(t, at, len, r); kr != KERN_SUCCESS) return kr;
+      t.map.clip(at, at + len);
+      t.map.erase(at, at + len);
     }
   }
 
-  if (placed) {
-  } else if (!replacing) {
-    // The range is our placeholder: map the pieces into it.
-    uint64_t p = at;
-    for (const Piece& pc : r.pieces) {
-      if (map_piece(p, pc, r.cur) == MAP_FAILED) {
-        int e = errno;
-        munmap(reinterpret_cast<void*>(at), len);
-        return fail(KERN_RESOURCE_SHORTAGE, "mmap of object {} at {:#x}: {}", pc.obj->id(), p, errno_text(e));
-      }
-      p += pc.len;
-    }
-  } else {
-    // Build the new mapping off to the side, then move it over the old one;
-    // a failure before the move leaves the old mapping untouched. Holes in
-    // the target get placeholders first so the side range cannot land there.
-    std::vector<std::pair<uint64_t, uint64_t>> placeholders;
-    auto drop_placeholders = [&] {
-      for (auto [s, e] : placeholders) munmap(reinterpret_cast<void*>(s), e - s);
-    };
-    for (const Segment& s : segments(t, at, at + len)) {
-      if (s.kind != Segment::hole) continue;
-      if (reserve_fixed(s.start, s.end - s.start) == KERN_SUCCESS) placeholders.emplace_back(s.start, s.end);
-    }
-    uint64_t scratch = 0;
-    kern_return_t kr = reserve_kernel_choice(len, page_size(), scratch);
-    if (kr != KERN_SUCCESS) {
-      drop_placeholders();
-      return kr;
-    }
-    uint64_t p = scratch;
-    for (const Piece& pc : r.pieces) {
-      if (map_piece(p, pc, r.cur) == MAP_FAILED) {
-        int e = errno;
-        munmap(reinterpret_cast<void*>(scratch), len);
-        drop_placeholders();
-        return fail(KERN_RESOURCE_SHORTAGE, "mmap of object {}: {}", pc.obj->id(), errno_text(e));
-      }
-      p += pc.len;
-    }
-    uint64_t off = 0;
-    for (const Piece& pc : r.pieces) {
-      void* m = mremap(reinterpret_cast<void*>(scratch + off), pc.len, pc.len, MREMAP_MAYMOVE | MREMAP_FIXED,
-                       reinterpret_cast<void*>(at + off));
-      if (m == MAP_FAILED) {
-        int e = errno;
-        munmap(reinterpret_cast<void*>(scratch), len);
-        for (auto [s, en] : placeholders)
-          if (s >= at + off) munmap(reinterpret_cast<void*>(s), en - s);
-        // Pieces already moved replaced old pages; put the old objects back.
-        for (auto it = t.map.first_ending_after(at); it != t.map.end() && it->second.start < at + off; ++it) {
-          Entry& old = it->second;
-          uint64_t s = std::max(old.start, at), en = std::min(old.end, at + off);
-          mmap(reinterpret_cast<void*>(s), en - s, to_posix_prot(old.cur), MAP_SHARED | MAP_FIXED, old.obj->fd(),
-               static_cast<off_t>(old.obj->base() + old.off_of(s)));
-        }
-        return fail(KERN_RESOURCE_SHORTAGE, "mremap into place at {:#x}: {}", at + off, errno_text(e));
-      }
-      off += pc.len;
-    }
-    t.map.clip(at, at + len);
-    t.map.erase(at, at + len);
-  }
-
-  if (r.inherit == VM_INHERIT_NONE) madvise(reinterpret_cast<void*>(at), len, MADV_DONTFORK);
   uint64_t view = r.view ? r.view : RegionMap::new_view_id();
   uint64_t p = at;
   for (const Piece& pc : r.pieces) {

@@ -32,10 +32,4 @@ struct PlaceRequest {
 // holds the new entries; on failure nothing visible changed.
 kern_return_t place(Task& t, const PlaceRequest& r, uint64_t& out);
 
-namespace testing {
-// Makes the n-th following piece mmap fail with ENOMEM (0 disables), so
-// tests can check that a failed FIXED|OVERWRITE keeps the old mapping.
-void fail_piece_mmap_after(int n);
-}  // namespace testing
-
 }  // namespace hvshim::machvm

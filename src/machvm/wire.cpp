@@ -3,6 +3,7 @@
 
 #include "machvm/fail.h"
 #include "machvm/page.h"
+#include "machvm/sys.h"
 #include "machvm/task.h"
 #include "machvm/vm_ops.h"
 
@@ -27,8 +28,13 @@ kern_return_t vm_wire(uint64_t addr, uint64_t size, vm_prot_t access) {
     if (wire && s.kind == Segment::ours && s.entry->wired == UINT16_MAX)
       return fail(KERN_FAILURE, "wire count of [{:#x}, {:#x}) would overflow", s.start, s.end);
   }
-  if (wire && mlock(reinterpret_cast<void*>(r.start), r.size()) != 0)
-    return fail(KERN_RESOURCE_SHORTAGE, "mlock [{:#x}, {:#x}): {}", r.start, r.end, errno_text(errno));
+  if (wire && sys::mlock(reinterpret_cast<void*>(r.start), r.size()) != 0) {
+    int e = errno;
+    // mlock may have locked part of the range before it failed.
+    for (const Segment& s : segs)
+      if (s.kind != Segment::ours || s.entry->wired == 0) munlock(reinterpret_cast<void*>(s.start), s.end - s.start);
+    return fail(KERN_RESOURCE_SHORTAGE, "mlock [{:#x}, {:#x}): {}", r.start, r.end, errno_text(e));
+  }
   t.map.clip(r.start, r.end);
   for (const Segment& s : segments(t, r.start, r.end)) {
     if (s.kind == Segment::ours) {

@@ -2,7 +2,7 @@
 // flags, masks, FIXED/OVERWRITE atomicity, sharing vs copying.
 #include <sys/mman.h>
 
-#include "machvm/placement.h"
+#include "machvm/sys.h"
 #include "machvm/vm_test_util.h"
 
 using namespace vmtest;
@@ -125,11 +125,14 @@ TEST(Map, FailedOverwriteLeavesTheOldMappingIntact) {
                                                VM_PROT_READ, VM_INHERIT_DEFAULT));
   // Refused while mapping: the kernel fails the new mapping.
   mach_port_t rw = named_entry(2 * page());
-  hvshim::machvm::testing::fail_piece_mmap_after(1);
-  EXPECT_NE(mach_vm_map(mach_task_self(), &a, 2 * page(), 0, VM_FLAGS_FIXED | VM_FLAGS_OVERWRITE, rw, 0, FALSE,
-                        VM_PROT_DEFAULT, VM_PROT_DEFAULT, VM_INHERIT_DEFAULT),
-            KERN_SUCCESS);
-  hvshim::machvm::testing::fail_piece_mmap_after(0);
+  // (The scratch range is the first mmap, the object's pages the second.)
+  namespace mt = hvshim::machvm::testing;
+  mt::inject_failure(mt::kMmap, 1, ENOMEM);
+  EXPECT_KR(KERN_RESOURCE_SHORTAGE, mach_vm_map(mach_task_self(), &a, 2 * page(), 0,
+                                                VM_FLAGS_FIXED | VM_FLAGS_OVERWRITE, rw, 0, FALSE, VM_PROT_DEFAULT,
+                                                VM_PROT_DEFAULT, VM_INHERIT_DEFAULT));
+  EXPECT_TRUE(mt::injection_report().hit);
+  mt::clear_injection();
   EXPECT_STREQ(al.p(), "precious");
   std::strcpy(al.p(), "still writable");
   mach_vm_address_t r = al.addr;
