@@ -14,8 +14,10 @@
 asm(R"(
   .pushsection .rodata.hvbench_guest,"a"
   .p2align 4
-  .globl hvbench_guest_begin, hvbench_walk_write, hvbench_walk_read, hvbench_io_loop, hvbench_write_one, hvbench_guest_end
-  .hidden hvbench_guest_begin, hvbench_walk_write, hvbench_walk_read, hvbench_io_loop, hvbench_write_one, hvbench_guest_end
+  .globl hvbench_guest_begin, hvbench_walk_write, hvbench_walk_read, hvbench_io_loop, hvbench_write_one
+  .globl hvbench_mmio_loop, hvbench_mmio_store, hvbench_tag_loop, hvbench_guest_end
+  .hidden hvbench_guest_begin, hvbench_walk_write, hvbench_walk_read, hvbench_io_loop, hvbench_write_one
+  .hidden hvbench_mmio_loop, hvbench_mmio_store, hvbench_tag_loop, hvbench_guest_end
 hvbench_guest_begin:
 hvbench_walk_write:
   mov %rsi, %rcx
@@ -44,12 +46,21 @@ hvbench_write_one:
   movb $1, (%rdi)
   out %al, $0x12
   jmp hvbench_write_one
+hvbench_mmio_loop:
+  inc %al
+hvbench_mmio_store:
+  movb %al, (%rdi)
+  jmp hvbench_mmio_loop
+hvbench_tag_loop:
+  movb (%rdi), %al
+  out %al, $0x13
+  jmp hvbench_tag_loop
 hvbench_guest_end:
   .popsection
 )");
 
 extern "C" const uint8_t hvbench_guest_begin[], hvbench_walk_write[], hvbench_walk_read[], hvbench_io_loop[],
-    hvbench_write_one[], hvbench_guest_end[];
+    hvbench_write_one[], hvbench_mmio_loop[], hvbench_mmio_store[], hvbench_tag_loop[], hvbench_guest_end[];
 
 namespace hvbench {
 namespace {
@@ -138,6 +149,9 @@ uint64_t SysImage::walk_write_rip() const { return code_gpa(hvbench_walk_write);
 uint64_t SysImage::walk_read_rip() const { return code_gpa(hvbench_walk_read); }
 uint64_t SysImage::io_loop_rip() const { return code_gpa(hvbench_io_loop); }
 uint64_t SysImage::write_one_rip() const { return code_gpa(hvbench_write_one); }
+uint64_t SysImage::mmio_loop_rip() const { return code_gpa(hvbench_mmio_loop); }
+uint64_t SysImage::mmio_store_rip() const { return code_gpa(hvbench_mmio_store); }
+uint64_t SysImage::tag_loop_rip() const { return code_gpa(hvbench_tag_loop); }
 
 std::unique_ptr<Guest> Guest::create(const hvshim::kvm::System& sys, hvshim::kvm::Vm& vm, unsigned vcpu_id,
                                      const SysImage& img, std::string* err) {

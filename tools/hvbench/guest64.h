@@ -30,6 +30,9 @@ inline constexpr uint64_t kIdentityLimit = 32ull << 30;
 inline constexpr uint16_t kPortWalkDone = 0x10;
 inline constexpr uint16_t kPortIo = 0x11;
 inline constexpr uint16_t kPortWrote = 0x12;
+inline constexpr uint16_t kPortTag = 0x13;
+// The store in the MMIO loop: `movb %al, (%rdi)`, 2 bytes (88 07).
+inline constexpr uint8_t kMmioStore[] = {0x88, 0x07};
 
 // The 2 MiB host buffer holding the page tables, GDT and code.
 class SysImage {
@@ -45,6 +48,9 @@ class SysImage {
   uint64_t walk_read_rip() const;   // same, reading
   uint64_t io_loop_rip() const;     // out 0x11 forever
   uint64_t write_one_rip() const;   // rdi=addr: write 1 byte, out 0x12, repeat
+  uint64_t mmio_loop_rip() const;   // rdi=addr: inc al, store al to (rdi) (kMmioStore), repeat
+  uint64_t mmio_store_rip() const;  // where that store is
+  uint64_t tag_loop_rip() const;    // rdi=addr: al = byte at (rdi), out 0x13, repeat
 
  private:
   void* mem_ = nullptr;

@@ -39,6 +39,16 @@ struct Config {
   unsigned log_iters = 20000;
   std::vector<unsigned> scaling_counts = {1, 1024, 32000};
   unsigned scaling_iters = 300;
+  unsigned refault_iters = 100;            // protect_refault_at_N: toggle + re-walk rounds per N
+  uint64_t touch_bytes = 256ull << 20;     // guest_touch_256m
+  unsigned touch_rounds = 5;               // fresh memory per round (first touch), 3 re-touches each
+  unsigned space_mappings = 1024;          // space_switch: mappings per space
+  unsigned switch_iters = 1000;
+  unsigned mach_iters = 2000;              // mach_allocate
+  uint64_t mach_copy_bytes = 64ull << 20;  // mach_copy_64m, mach_read_64m
+  unsigned mach_copy_iters = 20;
+  unsigned region_count = 10000;           // mach_region_walk_10k
+  unsigned region_walks = 20;
 };
 
 inline int64_t now_ns() {
@@ -67,6 +77,10 @@ inline constexpr uint64_t kWsGpa = 4ull << 30;      // working sets (up to 1 GiB
 inline constexpr uint64_t kMapGpa = 8ull << 30;     // map_unmap_2m
 inline constexpr uint64_t kProbeGpa = 12ull << 30;  // raw 4 KiB slot adds
 inline constexpr uint64_t kCycleGpa = 16ull << 30;  // dirty_cycle page
+inline constexpr uint64_t kRefaultFillGpa = 24ull << 30;  // protect_refault_at_N's other mappings (8 KiB apart)
+inline constexpr uint64_t kTagGpa = 26ull << 30;    // space_switch: a page that says which space the guest is in
+inline constexpr uint64_t kMmioGpa = 28ull << 30;   // exit_roundtrip_mmio: never mapped in either VM
+inline constexpr uint64_t kSpaceFillGpa = 30ull << 30;  // space_switch's other mappings (8 KiB apart)
 inline constexpr uint64_t kPage = 4096;
 
 class Env {
@@ -128,6 +142,14 @@ void case_dirty_pass(Env&, const Config&, std::vector<Result>&);
 void case_exit_roundtrip(Env&, const Config&, std::vector<Result>&);
 void case_dirty_cycle(Env&, const Config&, std::vector<Result>&);
 void case_log_overhead(Env&, const Config&, std::vector<Result>&);
+void case_exit_mmio(Env&, const Config&, std::vector<Result>&);
+void case_space_switch(Env&, const Config&, std::vector<Result>&);
+void case_guest_touch(Env&, const Config&, std::vector<Result>&);
+void case_refault_scaling(Env&, const Config&, std::vector<Result>&);
+void case_mach_allocate(Env&, const Config&, std::vector<Result>&);
+void case_mach_copy(Env&, const Config&, std::vector<Result>&);
+void case_mach_read(Env&, const Config&, std::vector<Result>&);
+void case_mach_region_walk(Env&, const Config&, std::vector<Result>&);
 
 std::string fmt_ns(double ns);
 

@@ -37,6 +37,14 @@ const Group kGroups[] = {
     {"dirty_cycle", case_dirty_cycle},
     {"dirty_pass", case_dirty_pass},
     {"log_overhead", case_log_overhead},
+    {"exit_roundtrip_mmio", case_exit_mmio},
+    {"space_switch", case_space_switch},
+    {"guest_touch", case_guest_touch},
+    {"refault_scaling", case_refault_scaling},
+    {"mach_allocate", case_mach_allocate},
+    {"mach_copy", case_mach_copy},
+    {"mach_read", case_mach_read},
+    {"mach_region_walk", case_mach_region_walk},
 };
 
 std::string json_escape(const std::string& s) {
@@ -79,7 +87,10 @@ std::string affinity() {
   if (sched_getaffinity(0, sizeof s, &s) != 0) return "?";
   std::string o;
   for (int i = 0; i < CPU_SETSIZE; ++i)
-    if (CPU_ISSET(i, &s)) o += (o.empty() ? "" : ",") + std::to_string(i);
+    if (CPU_ISSET(i, &s)) {
+      if (!o.empty()) o += ',';  // (not `"," + to_string`: GCC 12 warns falsely on it, -Wrestrict)
+      o += std::to_string(i);
+    }
   return o;
 }
 
@@ -90,7 +101,8 @@ void usage() {
       "  --json     write [{case, shim_ns, native_ns, ratio, status, note}, ...] to FILE\n"
       "  --filter   run only case groups matching REGEX (map_unmap, protect_page_toggle,\n"
       "             protect_page_toggle_private, scaling, exit_roundtrip, dirty_cycle, dirty_pass,\n"
-      "             log_overhead)\n"
+      "             log_overhead, exit_roundtrip_mmio, space_switch, guest_touch, refault_scaling,\n"
+      "             mach_allocate, mach_copy, mach_read, mach_region_walk; e.g. 'mach' = all Mach VM)\n"
       "  --dirty-mib LIST  dirty-tracking pass sizes in MiB (default 64,256,1024; quick 4,16,64)\n"
       "  --verbose  print each result's note (what was measured, spread)\n"
       "Run pinned: taskset -c 0 hvbench ...\n",
@@ -140,6 +152,12 @@ int main(int argc, char** argv) {
     cfg.log_iters = 2000;
     cfg.scaling_counts = {1, 1024};
     cfg.scaling_iters = 100;
+    cfg.refault_iters = 20;
+    cfg.touch_rounds = 2;
+    cfg.switch_iters = 100;
+    cfg.mach_iters = 200;
+    cfg.mach_copy_iters = 3;
+    cfg.region_walks = 3;
   }
   if (!dirty_mib.empty()) {
     cfg.dirty_sizes.clear();
