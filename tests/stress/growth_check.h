@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
@@ -64,6 +65,8 @@ inline void expect_no_growth(const GrowthRun& r, const char* what, const GrowthB
   EXPECT_EQ(r.end.named_maps, r.base.named_maps)
       << what << ": file/memfd/KVM mappings grew over " << r.cycles << " cycles; new:\n"
       << new_lines(r.base_maps, r.end_maps);
+  // HVSHIM_STRESS_VERBOSE=1 lists the mappings that appeared, to tell
+  // allocator regions from mappings the library made.
   if (getenv("HVSHIM_STRESS_VERBOSE")) printf("new maps:\n%s", new_lines(r.base_maps, r.end_maps).c_str());
   EXPECT_LE(r.end.anon_kib, r.base.anon_kib + b.anon_kib) << what << ": anonymous mappings grew; new:\n"
                                                           << new_lines(r.base_maps, r.end_maps);

@@ -23,7 +23,8 @@ TEST(LeakCycles, VmCreateDestroy) {
     EXPECT_EQ(hv_vm_destroy(), HV_SUCCESS) << hvshim::last_error_cstr();
     return !::testing::Test::HasFailure();
   };
-  GrowthRun r = run_cycles(50, scaled(1500), cycle);
+  // A VM create+destroy costs 2-20 ms here (KVM on PVM, shared machine).
+  GrowthRun r = run_cycles(50, scaled(600), cycle);
   expect_no_growth(r, "hv_vm_create/map/destroy");
 }
 
