@@ -7,6 +7,8 @@
 
 #include "common/last_error.h"
 #include "common/log.h"
+#include "hvapi/wp/fault_router.h"
+#include "kvm/host_alias.h"
 
 namespace hvshim::hv {
 
@@ -23,7 +25,7 @@ bool chunking_enabled() {
 }
 }  // namespace
 
-kvm::Result<std::unique_ptr<Space>> Space::create(const kvm::System& sys, uint32_t id) {
+kvm::Result<std::unique_ptr<Space>> Space::create(const kvm::System& sys, uint32_t id, FaultRouter* router) {
   auto vm = kvm::Vm::create(sys);
   if (!vm) return vm.error();
   // Without this, every slot delete makes the guest re-fault all its memory.
@@ -33,7 +35,7 @@ kvm::Result<std::unique_ptr<Space>> Space::create(const kvm::System& sys, uint32
   if (n <= 0) n = 32;
   log::debug("space {}: kvm vm fd={} memslots={} zap_all_disabled={}", id, vm->fd(), n, zap_off);
   // The highest id is kept back for the vCPU layer (reserved_slot_id()).
-  return std::unique_ptr<Space>(new Space(std::move(*vm), id, static_cast<uint32_t>(n - 1), zap_off));
+  return std::unique_ptr<Space>(new Space(std::move(*vm), id, static_cast<uint32_t>(n - 1), zap_off, router));
 }
 
 hv_return_t Space::apply(const SlotPlan& plan) {
@@ -111,7 +113,7 @@ hv_return_t Space::update(uint64_t lo, uint64_t hi, Change change) {
     affected.push_back(right.front());
     span_hi = right.front().end();
   }
-  std::vector<Extent> after = change(pages_.extents_in(span_lo, span_hi));
+  std::vector<Extent> after = kvm_view(change(pages_.extents_in(span_lo, span_hi)), aliases_);
   size_t limit = std::min<size_t>(slot_limit_, slots_.max_slots());
   auto fits = [&](const SlotPlan& p) { return slots_.count() - p.remove.size() + p.add.size() <= limit; };
   SlotPlan plan = plan_slots(affected, after, chunk);
@@ -134,7 +136,7 @@ hv_return_t Space::update(uint64_t lo, uint64_t hi, Change change) {
 
 bool Space::only_loosens(uint64_t lo, uint64_t hi, const std::vector<Extent>& after) const {
   auto rank = [](uint8_t perms) { return static_cast<int>(slot_kind(perms)); };
-  auto before = pages_.extents_in(lo, hi);
+  auto before = kvm_view(pages_.extents_in(lo, hi), aliases_);
   size_t j = 0;
   for (const auto& b : before) {
     // Pages without a slot cannot be left behind: an instruction fetch from
@@ -150,14 +152,74 @@ bool Space::only_loosens(uint64_t lo, uint64_t hi, const std::vector<Extent>& af
   return !before.empty();
 }
 
+std::optional<AliasPiece> Space::make_alias(uint64_t hva, uint64_t gpa, uint64_t size, uint8_t perms) {
+  if (!router_) return std::nullopt;
+  auto alias = kvm::make_shared_alias(hva, size);
+  if (!alias) return std::nullopt;  // private memory: the memslot path
+  AliasPiece p{gpa, size, hva, *alias};
+  auto reg = router_->uffd().register_wp(*alias, size);
+  if (reg && !(perms & kPermWrite)) reg = router_->uffd().write_protect(*alias, size, true);
+  if (!reg) {
+    // e.g. a file that is not shmem: userfaultfd cannot protect its pages.
+    log::debug("space {}: no write protection for [{:#x}, {:#x}): {}", id_, hva, hva + size, reg.error().describe());
+    kvm::drop_alias(*alias, size);
+    return std::nullopt;
+  }
+  return p;
+}
+
+bool Space::set_write_protect(const std::vector<AliasPiece>& pieces, bool on) {
+  for (const auto& p : pieces) {
+    if (auto st = router_->uffd().write_protect(p.alias, p.size, on); !st) {
+      set_last_error(st.error().describe());
+      return false;
+    }
+  }
+  return true;
+}
+
+void Space::restore_write_protect(uint64_t gpa, uint64_t size) {
+  for (const auto& e : pages_.extents_in(gpa, gpa + size)) {
+    if (!set_write_protect(aliases_.in(e.gpa, e.end()), !(e.perms & kPermWrite)))
+      log::error("space {}: cannot restore write protection of [{:#x}, {:#x})", id_, e.gpa, e.end());
+  }
+}
+
+void Space::resync_write_protect(uint64_t gpa) {
+  uint64_t page = gpa & ~(kPageSize - 1);
+  auto e = pages_.lookup(page);
+  if (!e) return;
+  if (auto pieces = aliases_.in(page, page + kPageSize); !pieces.empty())
+    set_write_protect(pieces, !(e->perms & kPermWrite));
+}
+
+bool Space::covered_by_aliases(const std::vector<AliasPiece>& pieces, uint64_t size) {
+  uint64_t n = 0;
+  for (const auto& p : pieces) n += p.size;
+  return n == size;
+}
+
+bool Space::stays_accessible(uint64_t gpa, uint64_t size, uint8_t perms) const {
+  if (perms == 0) return false;
+  for (const auto& e : pages_.extents_in(gpa, gpa + size))
+    if (e.perms == 0) return false;
+  return true;
+}
+
 hv_return_t Space::map(uint64_t hva, uint64_t gpa, uint64_t size, uint8_t perms) {
   if (!pages_.is_free(gpa, size)) {
     set_last_error(fmt::format("hv_vm_map: [{:#x}, {:#x}) overlaps an existing mapping", gpa, gpa + size));
     return HV_ERROR;
   }
   Extent e{gpa, size, hva, perms};
+  auto piece = make_alias(hva, gpa, size, perms);
+  if (piece) aliases_.add(*piece);
   hv_return_t r = update(gpa, gpa + size, [&](const std::vector<Extent>& cur) { return apply_insert(cur, e); });
-  if (r == HV_SUCCESS) pages_.insert(e);
+  if (r != HV_SUCCESS) {
+    if (piece) aliases_.erase(gpa, size);
+    return r;
+  }
+  pages_.insert(e);
   return r;
 }
 
@@ -168,7 +230,10 @@ hv_return_t Space::unmap(uint64_t gpa, uint64_t size) {
   }
   hv_return_t r =
       update(gpa, gpa + size, [&](const std::vector<Extent>& cur) { return apply_erase(cur, gpa, size); });
-  if (r == HV_SUCCESS) pages_.erase(gpa, size);
+  if (r == HV_SUCCESS) {
+    pages_.erase(gpa, size);
+    aliases_.erase(gpa, size);  // after the memslots that used them
+  }
   return r;
 }
 
@@ -177,9 +242,27 @@ hv_return_t Space::protect(uint64_t gpa, uint64_t size, uint8_t perms) {
     set_last_error(fmt::format("hv_vm_protect: [{:#x}, {:#x}) is not entirely mapped", gpa, gpa + size));
     return HV_ERROR;
   }
-  hv_return_t r = update(gpa, gpa + size,
-                         [&](const std::vector<Extent>& cur) { return apply_protect(cur, gpa, size, perms); });
-  if (r == HV_SUCCESS) pages_.protect(gpa, size, perms);
+  // Aliased pages change their write protection first: for them a change
+  // between read-only and writable is this alone (no memslot changes).
+  auto pieces = aliases_.in(gpa, gpa + size);
+  bool wp_on = !(perms & kPermWrite);
+  if (!pieces.empty() && !set_write_protect(pieces, wp_on)) {
+    restore_write_protect(gpa, size);
+    return HV_ERROR;
+  }
+  // Accessible before and after, all through aliases: KVM's view (one
+  // writable slot) does not change, so skip compiling the span, whose
+  // extents may be as many as the VMM's scattered read-only pages.
+  hv_return_t r = HV_SUCCESS;
+  if (!covered_by_aliases(pieces, size) || !stays_accessible(gpa, size, perms))
+    r = update(gpa, gpa + size, [&](const std::vector<Extent>& cur) { return apply_protect(cur, gpa, size, perms); });
+  if (r != HV_SUCCESS) {
+    if (!pieces.empty()) restore_write_protect(gpa, size);
+    return r;
+  }
+  pages_.protect(gpa, size, perms);
+  if (!wp_on)
+    for (const auto& p : pieces) router_->undemote(p.alias, p.size);
   return r;
 }
 

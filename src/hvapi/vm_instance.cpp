@@ -3,6 +3,8 @@
 #include <pthread.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
 
 #include "common/last_error.h"
 #include "common/log.h"
@@ -35,6 +37,21 @@ uint64_t guest_gpa_limit(const kvm::System& sys) {
   return bits >= 64 ? UINT64_MAX : (1ull << bits);
 }
 
+// HVSHIM_PROTECT_PATH=memslot turns the userfaultfd path off, so both
+// paths can be tested and compared on the same host.
+std::unique_ptr<FaultRouter> make_router() {
+  const char* e = getenv("HVSHIM_PROTECT_PATH");
+  if (e && strcmp(e, "memslot") == 0) {
+    log::debug("write protection: memslots only (HVSHIM_PROTECT_PATH=memslot)");
+    return nullptr;
+  }
+  std::string why;
+  auto r = FaultRouter::create(&why);
+  if (r) log::debug("write protection: userfaultfd for shared memory, memslots otherwise");
+  else log::info("write protection: memslots only; userfaultfd unavailable: {}", why);
+  return r;
+}
+
 }  // namespace
 
 std::mutex& vm_mutex() { return g_mu; }
@@ -45,7 +62,8 @@ kvm::Result<std::unique_ptr<VmInstance>> VmInstance::create(uint64_t options) {
   if (!sys) return sys.error();
   uint64_t limit = guest_gpa_limit(*sys);
   std::unique_ptr<VmInstance> vm(new VmInstance(std::move(*sys), options, limit));
-  auto sp = Space::create(vm->sys_, 0);
+  vm->router_ = make_router();
+  auto sp = Space::create(vm->sys_, 0, vm->router_.get());
   if (!sp) return sp.error();
   vm->spaces_.emplace(0, std::move(*sp));
   return vm;
@@ -63,7 +81,7 @@ hv_return_t VmInstance::create_space(uint32_t* id) {
   }
   uint32_t next = 1;
   while (spaces_.count(next)) ++next;
-  auto sp = Space::create(sys_, next);
+  auto sp = Space::create(sys_, next, router_.get());
   if (!sp) {
     set_last_error(sp.error().describe());
     return sp.error().err == ENOMEM || sp.error().err == EMFILE ? HV_NO_RESOURCES : HV_ERROR;

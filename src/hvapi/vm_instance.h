@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "hvapi/space.h"
+#include "hvapi/wp/fault_router.h"
 #include "kvm/system.h"
 
 namespace hvshim::hv {
@@ -28,6 +29,9 @@ class VmInstance {
   // Guest-physical addresses must stay below this (guest MAXPHYADDR).
   uint64_t gpa_limit() const { return gpa_limit_; }
 
+  // Fast write protection (null: every protection change uses memslots).
+  FaultRouter* router() const { return router_.get(); }
+
   Space* space(uint32_t id);
   hv_return_t create_space(uint32_t* id);
   hv_return_t destroy_space(uint32_t id);
@@ -42,6 +46,8 @@ class VmInstance {
   kvm::System sys_;
   uint64_t options_;
   uint64_t gpa_limit_;
+  // Outlives the spaces: their aliases are registered with it.
+  std::unique_ptr<FaultRouter> router_;
   std::map<uint32_t, std::unique_ptr<Space>> spaces_;
 };
 

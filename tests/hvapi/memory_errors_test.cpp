@@ -21,6 +21,7 @@ constexpr hv_memory_flags_t RWX = RW | HV_MEMORY_EXEC;
 
 class ErrorsTest : public VmTest {
  protected:
+  explicit ErrorsTest(HostMem::Kind kind = HostMem::kDefault) : mem(8 * P, kind) {}
   // Maps 8 pages: 0-3 RW, 4-5 R, 6-7 RW, each page holding its index.
   void SetUpLayout() {
     for (int i = 0; i < 8; ++i) mem.set_word(i, 0x300 + i);
@@ -34,7 +35,14 @@ class ErrorsTest : public VmTest {
     for (int i = 0; i < 8; ++i) EXPECT_EQ(w[i], 0x300u + i) << "page " << i;
   }
   const std::string kLayout = "rw- rw- rw- rw- r-- r-- rw- rw-";
-  HostMem mem{8 * P};
+  HostMem mem;
+};
+
+// Memslot budget tests: private memory, whose protection needs memslots
+// (shared memory's does not; see write_protect_test.cpp).
+class SlotBudgetTest : public ErrorsTest {
+ protected:
+  SlotBudgetTest() : ErrorsTest(HostMem::kPrivate) {}
 };
 
 TEST_F(ErrorsTest, MapOverAnyMappedPageIsRefused) {
@@ -112,7 +120,7 @@ TEST_F(ErrorsTest, KernelFailureMidUpdateRollsBack) {
   ExpectLayoutUnchanged();
 }
 
-TEST_F(ErrorsTest, MemslotExhaustionIsNoResourcesAndKeepsEverything) {
+TEST_F(SlotBudgetTest, MemslotExhaustionIsNoResourcesAndKeepsEverything) {
   // Every other host page mapped to consecutive guest pages: nothing can
   // coalesce, so each page needs its own KVM memslot.
   SetUpLayout();
@@ -122,7 +130,7 @@ TEST_F(ErrorsTest, MemslotExhaustionIsNoResourcesAndKeepsEverything) {
     max_slots = hvshim::hv::current_vm()->space(0)->slots().max_slots();
   }
   const size_t n = max_slots + 2;
-  HostMem big(2 * n * P);
+  HostMem big(2 * n * P, HostMem::kPrivate);
   size_t mapped = 0;
   hv_return_t r = HV_SUCCESS;
   for (size_t i = 0; i < n; ++i) {
@@ -250,8 +258,8 @@ size_t slot_count() {
   return hvshim::hv::current_vm()->space(0)->slots().count();
 }
 
-TEST_F(ErrorsTest, OutOfSlotsAGrantStillTakesEffectThroughExits) {
-  HostMem m(8 * P);
+TEST_F(SlotBudgetTest, OutOfSlotsAGrantStillTakesEffectThroughExits) {
+  HostMem m(8 * P, HostMem::kPrivate);
   for (int i = 0; i < 8; ++i) m.set_word(i, 0x500 + i);
   ASSERT_EQ(hv_vm_map(m.data(), kBase, 8 * P, RW), HV_SUCCESS);
   ASSERT_EQ(hv_vm_protect(kBase, 8 * P, HV_MEMORY_READ), HV_SUCCESS);

@@ -147,7 +147,7 @@ TEST_F(LayoutTest, PageByPageChangesMergeBackIntoFewSlots) {
   // order: neighbours that regain equal permissions share a slot again, so
   // the slot count returns to its minimum instead of one slot per page.
   constexpr int kPages = 1024;
-  HostMem m(kPages * P);
+  HostMem m(kPages * P, HostMem::kPrivate);  // the memslot path
   size_t base_slots = installed_slots();
   ASSERT_EQ(hv_vm_map(m.data(), 0x2000000, kPages * P, RW), HV_SUCCESS);
   ASSERT_EQ(hv_vm_protect(0x2000000, kPages * P, HV_MEMORY_READ), HV_SUCCESS);

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -24,11 +25,28 @@ inline bool kvm_usable(std::string* why) {
   return true;
 }
 
-// Page-aligned private anonymous memory.
+// Page-aligned memory: private anonymous, as a VMM would valloc it, or a
+// shared memfd mapping (what mach_vm_allocate gives), whose guest write
+// protection takes the userfaultfd path. HVSHIM_TEST_HOST_MEMORY=shared
+// makes the default kind shared, so a whole suite runs once per path.
 class HostMem {
  public:
-  explicit HostMem(size_t size) : size_(size) {
-    p_ = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  enum Kind { kDefault, kPrivate, kShared };
+  explicit HostMem(size_t size, Kind kind = kDefault) : size_(size) {
+    if (kind == kDefault) {
+      const char* e = getenv("HVSHIM_TEST_HOST_MEMORY");
+      kind = e && strcmp(e, "shared") == 0 ? kShared : kPrivate;
+    }
+    if (kind == kShared) {
+      int fd = memfd_create("hvshim-test", MFD_CLOEXEC);
+      if (fd >= 0 && ftruncate(fd, static_cast<off_t>(size)) == 0)
+        p_ = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      else
+        p_ = MAP_FAILED;
+      if (fd >= 0) close(fd);
+    } else {
+      p_ = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    }
     if (p_ == MAP_FAILED) p_ = nullptr;
   }
   ~HostMem() {

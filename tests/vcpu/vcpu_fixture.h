@@ -29,6 +29,7 @@ constexpr uint64_t kCodeGpa = 0x1000;
 
 class VcpuTest : public ::testing::Test {
  protected:
+  explicit VcpuTest(HostMem::Kind kind = HostMem::kDefault) : ram(1 << 20, kind) {}
   void SetUp() override {
     std::string why;
     if (!kvm_usable(&why)) GTEST_SKIP() << why;
@@ -80,7 +81,7 @@ class VcpuTest : public ::testing::Test {
   }
   void skip_insn() { set(HV_X86_RIP, reg(HV_X86_RIP) + vmcs(VMCS_RO_VMEXIT_INSTR_LEN)); }
 
-  HostMem ram{1 << 20};
+  HostMem ram;
   hv_vcpuid_t vcpu = 0;
   bool map_ram_ = true;
   bool vm_ = false;

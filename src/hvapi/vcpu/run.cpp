@@ -315,7 +315,10 @@ struct RunCtx {
 
   // The guest-linear address of the access, from the instruction's memory
   // operand, accepted only if it translates to the faulting page.
-  std::optional<uint64_t> data_gla(const Insn& d, uint64_t rip_at, bool write, uint64_t gpa) {
+  // `pa_out`, when given, receives the guest-physical address of the access
+  // itself (gpa may be just its page).
+  std::optional<uint64_t> data_gla(const Insn& d, uint64_t rip_at, bool write, uint64_t gpa,
+                                   uint64_t* pa_out = nullptr) {
     const kvm_regs& r = v.regs();
     const kvm_sregs& s = v.sregs();
     const uint64_t gpr[16] = {r.rax, r.rcx, r.rdx, r.rbx, r.rsp, r.rbp, r.rsi, r.rdi,
@@ -325,8 +328,10 @@ struct RunCtx {
     if (!d.len || !effective_address(d, gpr, bases, rip_at + d.len, v.mode(), write, &la)) return std::nullopt;
     // The access may start on the previous page and cross into this one.
     for (uint64_t cand : {la, (la + 16) & ~(kPageSize - 1)}) {
-      if (v.linear_to_gpa(cand, &pa) && (pa & ~(kPageSize - 1)) == (gpa & ~(kPageSize - 1)))
+      if (v.linear_to_gpa(cand, &pa) && (pa & ~(kPageSize - 1)) == (gpa & ~(kPageSize - 1))) {
+        if (pa_out) *pa_out = pa;
         return cand + (gpa - pa);
+      }
     }
     if (!(s.cr0 & 0x80000000ull)) return gpa;  // paging off: linear == physical
     return std::nullopt;
@@ -339,6 +344,46 @@ struct RunCtx {
     v.set_ro(VMCS_RO_GUEST_LIN_ADDR, gla ? *gla : 0);
     v.set_ro(VMCS_RO_EXIT_QUALIFIC, q);
     v.set_ro(VMCS_GUEST_PHYSICAL_ADDRESS, gpa);
+  }
+
+  // A write to a write-protected page of shared memory (hvapi/wp): the
+  // router kicked the vCPU out of KVM_RUN before the write, RIP is on the
+  // instruction; or KVM itself had written already (post hoc).
+  Step on_write_fault(const WriteFault& f) {
+    uint64_t gpa = 0;
+    uint8_t perms = 0;
+    {
+      std::lock_guard lk(vm_mutex());
+      Space* sp = v.space();
+      for (uint64_t p : f.unprotected)
+        if (auto g = sp->aliases().gpa_of_alias(p)) sp->resync_write_protect(*g);
+      auto g = sp->aliases().gpa_of_alias(f.alias_addr);
+      if (!g) return Step::Continue;  // unmapped meanwhile: the retry tells what happens now
+      auto e = sp->pages().lookup(*g & ~(kPageSize - 1));
+      if (!e) return Step::Continue;
+      if (e->perms & kPermWrite) {
+        // Made writable since the fault: make sure the page is released, retry.
+        sp->resync_write_protect(*g);
+        return Step::Continue;
+      }
+      gpa = *g;
+      perms = e->perms;
+    }
+    std::optional<uint64_t> gla;
+    unsigned len = 0;
+    if (!f.post_hoc) {
+      uint8_t b[16] = {};
+      size_t n = fetch(v.regs().rip, b);
+      Insn d = decode(b, n, v.mode());
+      len = d.len;
+      uint64_t pa = gpa;
+      gla = data_gla(d, v.regs().rip, true, gpa, &pa);
+      if (gla) *gla += pa - gpa;  // the access, not its page
+      gpa = pa;
+    }
+    ept_exit(gpa, 2, perms, gla);
+    v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, len);
+    return Step::Exit;
   }
 
   Step on_mmio() {
@@ -596,17 +641,30 @@ hv_return_t LogicalVcpu::run_until(uint64_t deadline) {
     uint64_t dirty_bits = run()->kvm_dirty_regs;
     if (had_dirty) backup = run()->s.regs;
     if (kick.load()) run()->immediate_exit = 1;  // kicked while outside the guest
+    if (wp_slot) wp_slot->emulated.store(!wp_runs_native());
     uint64_t t0 = now_ns();
     running_page() = run();
     auto st = k().run();
     running_page() = nullptr;
     run()->immediate_exit = 0;
     exec_ns += now_ns() - t0;
+    bool restored = wp_router && wp_router->restore_demoted();
     Step step;
     if (!st) {
       int e = st.error().err;
+      std::optional<WriteFault> wf;
       if (e == EINTR) {
         drain_kick_signal();
+        if (wp_slot) wf = wp_router->take_fault(*wp_slot);
+      }
+      if (wf) {
+        step = c.on_write_fault(*wf);
+      } else if (e == EFAULT && restored) {
+        // A demoted page stopped a write KVM makes through its page-fault
+        // path (no emulator): this mode is native here; kick it next time.
+        wp_native_mode[static_cast<int>(mode())] = true;
+        continue;
+      } else if (e == EINTR) {
         if (kick.exchange(false)) {
           step = c.exit_irq();
         } else if (deadline != kForever && now_ns() >= deadline) {

@@ -243,6 +243,12 @@ hv_return_t LogicalVcpu::push_state() {
   return HV_SUCCESS;
 }
 
+bool LogicalVcpu::wp_runs_native() {
+  // On PVM only 64-bit code at CPL 3 runs natively; KVM emulates the rest.
+  CpuMode m = mode();
+  return (m == CpuMode::Long64 && sregs().cs.dpl == 3) || wp_native_mode[static_cast<int>(m)];
+}
+
 CpuMode LogicalVcpu::mode() {
   const kvm_sregs& s = sregs();
   if (!(s.cr0 & 1)) return CpuMode::Real16;
@@ -640,6 +646,10 @@ hv_return_t create_vcpu(uint32_t* id) {
   auto v = std::make_unique<LogicalVcpu>(n, my_tid());
   Space* sp = vm->space(0);
   if (hv_return_t r = v->init(sp, 0); r) return r;
+  if (FaultRouter* r = vm->router()) {
+    v->wp_router = r;
+    v->wp_slot = r->attach(v->tid(), kick_signal());
+  }
   sp->vcpu_users++;
   vm->live_vcpus++;
   if (g_vcpus.size() <= n) g_vcpus.resize(n + 1, nullptr);
@@ -658,6 +668,7 @@ hv_return_t destroy_vcpu(uint32_t id) {
   VmInstance* vm = current_vm();
   if (vm) {
     if (Space* sp = vm->space(v->space_id())) sp->vcpu_users--;
+    if (v->wp_router) v->wp_router->detach(v->tid());
     vm->live_vcpus--;
   }
   g_vcpus[id] = nullptr;

@@ -28,6 +28,7 @@
 
 #include "hvapi/space.h"
 #include "hvapi/vcpu/decode.h"
+#include "hvapi/wp/fault_router.h"
 #include "kvm/vcpu.h"
 
 namespace hvshim::hv::vcpu {
@@ -83,6 +84,16 @@ class LogicalVcpu {
   // hv_vm_sync_tsc: applied by the owner before its next run.
   std::atomic<bool> tsc_pending{false};
   std::atomic<uint64_t> tsc_value{0};
+
+  // Fast write protection (hvapi/wp/fault_router.h): the router and this
+  // thread's fault slot, when the VM has a router.
+  FaultRouter* wp_router = nullptr;
+  std::shared_ptr<VcpuFaultSlot> wp_slot;
+  // Guest modes (CpuMode) seen to write memory through KVM's page-fault
+  // path rather than its emulator: their write faults are kicked, not
+  // demoted (on VT-x/SVM hosts, every mode).
+  bool wp_native_mode[4] = {};
+  bool wp_runs_native();
 
   // Native MSRs (hv_vcpu_enable_native_msr); informational on KVM.
   std::set<uint32_t> native_msrs;
