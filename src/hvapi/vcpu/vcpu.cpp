@@ -44,7 +44,10 @@ void kick_handler(int) {
 }
 
 // All vCPUs by id (vm_mutex), and those owned by this thread (no lock).
-std::vector<LogicalVcpu*> g_vcpus;
+// The table is never destroyed: a process may exit with vCPUs alive (as on
+// macOS), and they must stay reachable rather than be reported as leaks by
+// LeakSanitizer once static destructors have run.
+std::vector<LogicalVcpu*>& g_vcpus = *new std::vector<LogicalVcpu*>;
 thread_local std::vector<LogicalVcpu*> t_owned;
 
 // Union of all vCPUs' native MSRs (vm_mutex).
