@@ -625,9 +625,12 @@ hv_return_t create_vcpu(uint32_t* id) {
   install_kick_handler();
   static std::once_flag fork_once;
   std::call_once(fork_once, [] {
-    // A forked child has no VM (vm_instance.cpp) and so no vCPUs: forget
-    // the parent's (their KVM fds belong to the parent's VM).
+    // A forked child has no VM (vm_instance.cpp) and so no vCPUs. Free the
+    // parent's, which closes the child's copies of their KVM vCPU and VM fds
+    // and unmaps their kvm_run pages: the child cannot use them, and they
+    // would keep the parent's KVM VM alive for as long as the child lives.
     pthread_atfork(nullptr, nullptr, [] {
+      for (LogicalVcpu* v : g_vcpus) delete v;
       g_vcpus.clear();
       t_owned.clear();
     });
