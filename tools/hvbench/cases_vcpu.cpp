@@ -162,12 +162,19 @@ void case_dirty_cycle(Env& env, const Config& cfg, std::vector<Result>& out) {
   auto* page = static_cast<uint8_t*>(buf->p);
   memset(page, 0, buf->size);
 
-  // Memory-layer variant: a raw vCPU in the shim's space 0. The write to the
-  // read-only slot arrives as KVM_EXIT_MMIO (post-decode, the write is then
-  // treated as done by KVM); the cycle commits the data to host memory, as
-  // the shim's vCPU layer has to, calls hv_vm_protect(RWX), and runs to the
-  // guest's next I/O exit.
-  {
+  // Memory-layer variant: a raw vCPU in the shim's space 0, on private
+  // memory (the memslot path: a raw vCPU is not one the userfaultfd router
+  // can kick). The write to the read-only slot arrives as KVM_EXIT_MMIO
+  // (post-decode, the write is then treated as done by KVM); the cycle
+  // commits the data to host memory, as the shim's vCPU layer has to, calls
+  // hv_vm_protect(RWX), and runs to the guest's next I/O exit.
+  auto priv = HostBuf::make(2ull << 20, false, &err);
+  if (!priv || hv_vm_unmap(kCycleGpa, buf->size) != HV_SUCCESS ||
+      hv_vm_map(priv->p, kCycleGpa, priv->size, kRWX) != HV_SUCCESS)
+    mem.status = "failed: cannot map private memory: " + (priv ? std::string(hvshim_last_error()) : err);
+  if (mem.status == "ok") {
+    page = static_cast<uint8_t*>(priv->p);
+    memset(page, 0, priv->size);
     Samples cyc, fault_exit, unprotect, retry, mem_raw;
     Guest& g = *env.shim_guest;
     for (unsigned i = 0; i < cfg.cycle_iters + 10 && mem.status == "ok"; ++i) {
@@ -223,6 +230,15 @@ void case_dirty_cycle(Env& env, const Config& cfg, std::vector<Result>& out) {
     }
   }
 
+  if (priv) hv_vm_unmap(kCycleGpa, priv->size);
+  page = static_cast<uint8_t*>(buf->p);
+  if (hv_vm_map(buf->p, kCycleGpa, buf->size, kRWX) != HV_SUCCESS) {
+    api.status = "failed: cannot map the page again: " + std::string(hvshim_last_error());
+    out.push_back(api);
+    out.push_back(mem);
+    return;
+  }
+  // The VMM's path: shared memory, the userfaultfd fast path where offered.
   dirty_cycle_api(env, cfg, api, raw_io, kCycleGpa, page);
   if (std::isnan(api.native_ns)) api.native_ns = std::isnan(mem.native_ns) ? warm.median() : mem.native_ns;
   hv_vm_unmap(kCycleGpa, buf->size);
