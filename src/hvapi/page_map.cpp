@@ -97,6 +97,14 @@ std::optional<Extent> PageMap::lookup(uint64_t gpa) const {
   return v.front();
 }
 
+std::optional<Extent> PageMap::extent_at(uint64_t gpa) const {
+  auto it = m_.upper_bound(gpa);
+  if (it == m_.begin()) return std::nullopt;
+  --it;
+  if (gpa >= it->first + it->second.size) return std::nullopt;
+  return Extent{it->first, it->second.size, it->second.hva, it->second.perms};
+}
+
 namespace {
 // Rebuilds a clipped list through a scratch PageMap: one set of rules for
 // both the committed map and planned changes.

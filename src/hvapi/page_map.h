@@ -39,6 +39,7 @@ class PageMap {
   // The extents overlapping [lo, hi), clipped to it, in address order.
   std::vector<Extent> extents_in(uint64_t lo, uint64_t hi) const;
   std::optional<Extent> lookup(uint64_t gpa) const;  // the one-page extent at gpa
+  std::optional<Extent> extent_at(uint64_t gpa) const;  // the whole extent holding gpa
   std::vector<Extent> all() const { return extents_in(0, UINT64_MAX); }
   size_t extent_count() const { return m_.size(); }
   bool empty() const { return m_.empty(); }

@@ -89,7 +89,7 @@ hv_return_t Space::apply(const SlotPlan& plan) {
 }
 
 template <class Change>
-hv_return_t Space::update(uint64_t lo, uint64_t hi, Change change) {
+hv_return_t Space::update(uint64_t lo, uint64_t hi, Change change, bool may_leave_stricter) {
   const bool chunk = chunking_enabled();
   auto affected = slots_.overlapping(lo, hi);
   uint64_t span_lo = lo, span_hi = hi;
@@ -118,7 +118,7 @@ hv_return_t Space::update(uint64_t lo, uint64_t hi, Change change) {
   auto fits = [&](const SlotPlan& p) { return slots_.count() - p.remove.size() + p.add.size() <= limit; };
   SlotPlan plan = plan_slots(affected, after, chunk);
   if (!fits(plan)) plan = plan_slots(affected, after, /*chunk=*/false);
-  if (!fits(plan) && only_loosens(lo, hi, after)) {
+  if (!fits(plan) && may_leave_stricter && only_loosens(lo, hi, after)) {
     // Out of memslots, but every page keeps a slot and only gains access:
     // leave KVM's layout stricter than the page map. Accesses the map allows
     // then exit and are completed from host memory (allowed_access.h), so
@@ -152,13 +152,11 @@ bool Space::only_loosens(uint64_t lo, uint64_t hi, const std::vector<Extent>& af
   return !before.empty();
 }
 
-std::optional<AliasPiece> Space::make_alias(uint64_t hva, uint64_t gpa, uint64_t size, uint8_t perms) {
-  if (!router_) return std::nullopt;
+std::optional<AliasPiece> Space::make_alias(uint64_t hva, uint64_t gpa, uint64_t size) {
   auto alias = kvm::make_shared_alias(hva, size);
-  if (!alias) return std::nullopt;  // private memory: the memslot path
+  if (!alias) return std::nullopt;
   AliasPiece p{gpa, size, hva, *alias};
   auto reg = router_->uffd().register_wp(*alias, size);
-  if (reg && !(perms & kPermWrite)) reg = router_->uffd().write_protect(*alias, size, true);
   if (!reg) {
     // e.g. a file that is not shmem: userfaultfd cannot protect its pages.
     log::debug("space {}: no write protection for [{:#x}, {:#x}): {}", id_, hva, hva + size, reg.error().describe());
@@ -206,20 +204,77 @@ bool Space::stays_accessible(uint64_t gpa, uint64_t size, uint8_t perms) const {
   return true;
 }
 
+bool Space::promote_run(uint64_t at) {
+  auto e = pages_.extent_at(at);
+  if (!e) return false;
+  uint64_t hva_at = e->hva + (at - e->gpa);
+  auto vma = kvm::shared_range_at(hva_at);
+  if (!vma) return false;  // private memory: the memslot path
+  // The run around `at`: contiguous in guest and host addresses, inside
+  // that one host mapping, not aliased yet.
+  uint64_t lo_limit = at - (hva_at - vma->start), hi_limit = at + (vma->end - hva_at);
+  auto hva_of = [&](const Extent& x, uint64_t g) { return x.hva + (g - x.gpa); };
+  uint64_t lo = e->gpa, hi = e->end();
+  while (lo > lo_limit) {
+    auto l = pages_.extent_at(lo - 1);
+    if (!l || hva_of(*l, lo - 1) + kPageSize != hva_at - (at - lo) || !aliases_.in(lo - 1, lo).empty())
+      break;
+    lo = l->gpa;
+  }
+  while (hi < hi_limit) {
+    auto r = pages_.extent_at(hi);
+    if (!r || r->hva != hva_at + (hi - at) || !aliases_.in(hi, hi + 1).empty()) break;
+    hi = r->end();
+  }
+  lo = std::max(lo, lo_limit);
+  hi = std::min(hi, hi_limit);
+  uint64_t hva_lo = hva_at - (at - lo);
+  auto piece = make_alias(hva_lo, lo, hi - lo);
+  if (!piece) return false;
+  // Pages that may not be written are protected before KVM can reach them.
+  for (const auto& x : pages_.extents_in(lo, hi)) {
+    if (x.perms & kPermWrite) continue;
+    if (!router_->uffd().write_protect(piece->alias + (x.gpa - lo), x.size, true)) {
+      kvm::drop_alias(piece->alias, piece->size);
+      return false;
+    }
+  }
+  aliases_.add(*piece);
+  // Move the run's memslots onto the alias (one rebuild, one refault).
+  hv_return_t r = update(lo, hi, [](const std::vector<Extent>& cur) { return cur; }, /*may_leave_stricter=*/false);
+  if (r != HV_SUCCESS) {
+    aliases_.erase(lo, hi - lo);
+    return false;
+  }
+  log::debug("space {}: [{:#x}, {:#x}) now write-protected through userfaultfd", id_, lo, hi);
+  return true;
+}
+
+void Space::promote(uint64_t gpa, uint64_t size) {
+  uint64_t cur = gpa, end = gpa + size;
+  while (cur < end) {
+    auto pieces = aliases_.in(cur, end);
+    if (!pieces.empty() && pieces.front().gpa == cur) {
+      cur = pieces.front().end();
+      continue;
+    }
+    uint64_t stop = pieces.empty() ? end : pieces.front().gpa;
+    if (!promote_run(cur)) {
+      // Not aliasable (private memory): leave this extent to the memslots.
+      auto e = pages_.extent_at(cur);
+      cur = e ? std::min(stop, e->end()) : stop;
+    }
+  }
+}
+
 hv_return_t Space::map(uint64_t hva, uint64_t gpa, uint64_t size, uint8_t perms) {
   if (!pages_.is_free(gpa, size)) {
     set_last_error(fmt::format("hv_vm_map: [{:#x}, {:#x}) overlaps an existing mapping", gpa, gpa + size));
     return HV_ERROR;
   }
   Extent e{gpa, size, hva, perms};
-  auto piece = make_alias(hva, gpa, size, perms);
-  if (piece) aliases_.add(*piece);
   hv_return_t r = update(gpa, gpa + size, [&](const std::vector<Extent>& cur) { return apply_insert(cur, e); });
-  if (r != HV_SUCCESS) {
-    if (piece) aliases_.erase(gpa, size);
-    return r;
-  }
-  pages_.insert(e);
+  if (r == HV_SUCCESS) pages_.insert(e);
   return r;
 }
 
@@ -242,10 +297,12 @@ hv_return_t Space::protect(uint64_t gpa, uint64_t size, uint8_t perms) {
     set_last_error(fmt::format("hv_vm_protect: [{:#x}, {:#x}) is not entirely mapped", gpa, gpa + size));
     return HV_ERROR;
   }
+  // Shared memory losing write access moves, once, to the userfaultfd path.
+  bool wp_on = !(perms & kPermWrite);
+  if (wp_on && router_) promote(gpa, size);
   // Aliased pages change their write protection first: for them a change
   // between read-only and writable is this alone (no memslot changes).
   auto pieces = aliases_.in(gpa, gpa + size);
-  bool wp_on = !(perms & kPermWrite);
   if (!pieces.empty() && !set_write_protect(pieces, wp_on)) {
     restore_write_protect(gpa, size);
     return HV_ERROR;

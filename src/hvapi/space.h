@@ -65,15 +65,19 @@ class Space {
   // `change` maps the span's current extents to the ones it will have. KVM
   // is updated first; the page map only once KVM has taken the new slots.
   template <class Change>
-  hv_return_t update(uint64_t lo, uint64_t hi, Change change);
+  hv_return_t update(uint64_t lo, uint64_t hi, Change change, bool may_leave_stricter = true);
   // True when a change of [lo, hi) to `after` only widens access of pages
   // that already have a slot (absent < read-only < read-write).
   bool only_loosens(uint64_t lo, uint64_t hi, const std::vector<Extent>& after) const;
   // Installs a plan; on any failure undoes what it did and reports it.
   hv_return_t apply(const SlotPlan& plan);
-  // An alias of [hva, hva+size) registered for write protection, or none
-  // (private memory, no router): then the slots use the caller's pages.
-  std::optional<AliasPiece> make_alias(uint64_t hva, uint64_t gpa, uint64_t size, uint8_t perms);
+  // An alias of [hva, hva+size) registered with the router, or none.
+  std::optional<AliasPiece> make_alias(uint64_t hva, uint64_t gpa, uint64_t size);
+  // Moves the shared-memory pages of [gpa, gpa+size) onto write-protectable
+  // aliases (done when a range first loses write access: mappings never
+  // protected cost nothing extra).
+  void promote(uint64_t gpa, uint64_t size);
+  bool promote_run(uint64_t at);
   // Write-protects (or releases) the alias pages of `pieces`.
   bool set_write_protect(const std::vector<AliasPiece>& pieces, bool on);
   static bool covered_by_aliases(const std::vector<AliasPiece>& pieces, uint64_t size);

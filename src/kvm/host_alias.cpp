@@ -97,6 +97,15 @@ bool covering_shared_vma(uint64_t addr, uint64_t len) {
 
 }  // namespace
 
+Result<SharedRange> shared_range_at(uint64_t addr) {
+  Vma v;
+  bool unsupported = false;
+  if (!query_vma_fast(addr, &v, &unsupported) && !(unsupported && query_vma_slow(addr, &v)))
+    return Error{ENOENT, "PROCMAP_QUERY"};
+  if (!v.shared || v.page_size != 4096) return Error{EINVAL, "PROCMAP_QUERY"};
+  return SharedRange{v.start, v.end};
+}
+
 Result<uint64_t> make_shared_alias(uint64_t addr, uint64_t len) {
   // mremap with old size 0 duplicates a shared mapping and refuses private
   // ones at once, which keeps the common private case to one syscall.

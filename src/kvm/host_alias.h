@@ -14,6 +14,13 @@ namespace hvshim::kvm {
 // split ranges fail (EINVAL), so callers fall back to using `addr` itself.
 // The alias is not inherited by fork children (MADV_DONTFORK).
 Result<uint64_t> make_shared_alias(uint64_t addr, uint64_t len);
+
+// The host mapping (VMA) holding addr, when it is shared memory in 4 KiB
+// pages (the only kind an alias can be made of); EINVAL otherwise.
+struct SharedRange {
+  uint64_t start = 0, end = 0;
+};
+Result<SharedRange> shared_range_at(uint64_t addr);
 void drop_alias(uint64_t alias, uint64_t len);
 
 }  // namespace hvshim::kvm
