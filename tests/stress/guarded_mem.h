@@ -2,9 +2,13 @@
 // that only the host ever touches. Every 8-byte word of a guard page holds a
 // recognisable canary, so a guest read that returns one, or a guard that
 // changed, means the guest reached host memory it was never given.
+// Private anonymous memory takes the library's memslot path; shared memory
+// (one memfd under guards and pages alike, as mach_vm_allocate gives) takes
+// its userfaultfd write-protection path through an alias of the pages.
 #pragma once
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstring>
@@ -17,10 +21,22 @@ inline constexpr uint64_t kPage = 4096;
 inline constexpr uint64_t kCanaryTag = 0x6a7d5eed00000000ull;
 inline bool is_canary(uint64_t v) { return (v & 0xffffffff00000000ull) == kCanaryTag; }
 
+enum class HostKind { Private, Shared };
+inline const char* to_string(HostKind k) { return k == HostKind::Private ? "private" : "shared"; }
+
 class GuardedMem {
  public:
-  explicit GuardedMem(size_t pages) : pages_(pages) {
-    void* p = mmap(nullptr, (pages + 2) * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  explicit GuardedMem(size_t pages, HostKind kind = HostKind::Private) : pages_(pages) {
+    const size_t len = (pages + 2) * kPage;
+    void* p = MAP_FAILED;
+    if (kind == HostKind::Shared) {
+      int fd = memfd_create("stress-guarded", MFD_CLOEXEC);
+      if (fd >= 0 && ftruncate(fd, static_cast<off_t>(len)) == 0)
+        p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      if (fd >= 0) close(fd);
+    } else {
+      p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    }
     base_ = p == MAP_FAILED ? nullptr : static_cast<uint8_t*>(p);
     if (!base_) return;
     fill_canary(base_);

@@ -69,7 +69,7 @@ class IsolationEdgesTest : public IsolationTest {
   }
 };
 
-TEST_F(IsolationEdgesTest, EveryMappingShapeHasTightEdges) {
+TEST_P(IsolationEdgesTest, EveryMappingShapeHasTightEdges) {
   const uint64_t k2M = 2ull << 20;
   const std::vector<Shape> shapes = {
       {"1 page", kWindow + 0x10000, 1, kRwx},
@@ -83,7 +83,7 @@ TEST_F(IsolationEdgesTest, EveryMappingShapeHasTightEdges) {
   };
   std::vector<std::unique_ptr<GuardedMem>> mems;
   for (const Shape& s : shapes) {
-    auto m = std::make_unique<GuardedMem>(s.pages);
+    auto m = std::make_unique<GuardedMem>(s.pages, kind());
     ASSERT_TRUE(m->ok());
     for (size_t i = 0; i < s.pages; ++i) {
       m->set_word(i, 0xf1257000000ull + i);
@@ -109,8 +109,8 @@ TEST_F(IsolationEdgesTest, EveryMappingShapeHasTightEdges) {
 // Two neighbouring guest pages backed by unrelated host pages: an access
 // across the boundary touches the two host pages the guest was given, never
 // the host memory that follows the first one.
-TEST_F(IsolationEdgesTest, AccessAcrossNeighbouringMappingsUsesTheirOwnHostPages) {
-  GuardedMem a(1), b(1);
+TEST_P(IsolationEdgesTest, AccessAcrossNeighbouringMappingsUsesTheirOwnHostPages) {
+  GuardedMem a(1, kind()), b(1, kind());
   a.set_word(0, 0xaaaaaaaa00000000ull, kPage - 8);
   b.set_word(0, 0x00000000bbbbbbbbull);
   ASSERT_EQ(hv_vm_map(a.data(), kWindow, kPage, kRwx), HV_SUCCESS);
@@ -129,6 +129,8 @@ TEST_F(IsolationEdgesTest, AccessAcrossNeighbouringMappingsUsesTheirOwnHostPages
   EXPECT_EQ(a.guards_damage(), "");
   EXPECT_EQ(b.guards_damage(), "");
 }
+
+STRESS_BOTH_HOST_KINDS(IsolationEdgesTest);
 
 }  // namespace
 }  // namespace stress

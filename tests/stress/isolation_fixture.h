@@ -18,8 +18,12 @@ inline constexpr uint64_t kAttack = 0xa77ac4ed0badf00dull;
 inline constexpr uint64_t kWindow = 0x40000000;
 inline constexpr uint64_t kRwx = HV_MEMORY_READ | HV_MEMORY_WRITE | HV_MEMORY_EXEC;
 
-class IsolationTest : public GuestVmTest {
+// Every isolation test runs once per kind of host memory (the parameter):
+// private memory is protected through memslots, shared memory through
+// userfaultfd on an alias.
+class IsolationTest : public GuestVmTest, public ::testing::WithParamInterface<HostKind> {
  protected:
+  HostKind kind() const { return GetParam(); }
   void SetUp() override {
     GuestVmTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
@@ -100,5 +104,10 @@ class IsolationTest : public GuestVmTest {
 
   std::unique_ptr<LongModeGuest> g;
 };
+
+// Instantiates a value-parameterised isolation suite for both host kinds.
+#define STRESS_BOTH_HOST_KINDS(suite)                                                                 \
+  INSTANTIATE_TEST_SUITE_P(Host, suite, ::testing::Values(HostKind::Private, HostKind::Shared),      \
+                           [](const ::testing::TestParamInfo<HostKind>& i) { return to_string(i.param); })
 
 }  // namespace stress

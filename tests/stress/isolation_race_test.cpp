@@ -91,10 +91,10 @@ class IsolationRaceTest : public IsolationTest {
     ASSERT_EQ(hv_vm_protect(p(), kPage, rng() % 2 ? uint64_t{HV_MEMORY_READ} : kRwx), HV_SUCCESS);
   }
 
-  GuardedMem page{1}, neighbour{1};
+  GuardedMem page{1, kind()}, neighbour{1, kind()};
 };
 
-TEST_F(IsolationRaceTest, GuestNeverReadsWhatTheHostWroteWhileAccessWasRevoked) {
+TEST_P(IsolationRaceTest, GuestNeverReadsWhatTheHostWroteWhileAccessWasRevoked) {
   std::atomic<bool> done{false};
   std::atomic<int> rounds{0};
   const auto until = Clock::now() + std::chrono::duration<double>(scaled_seconds(4));
@@ -127,7 +127,7 @@ TEST_F(IsolationRaceTest, GuestNeverReadsWhatTheHostWroteWhileAccessWasRevoked) 
          (unsigned long long)reads, (unsigned long long)faults);
 }
 
-TEST_F(IsolationRaceTest, GuestWritesNeverLandAfterWriteAccessWasRevoked) {
+TEST_P(IsolationRaceTest, GuestWritesNeverLandAfterWriteAccessWasRevoked) {
   std::atomic<bool> done{false};
   std::atomic<int> rounds{0};
   std::string landed;
@@ -158,6 +158,8 @@ TEST_F(IsolationRaceTest, GuestWritesNeverLandAfterWriteAccessWasRevoked) {
   printf("[ measure  ] %d revoke/restore rounds: %llu guest stores, %llu faults\n", rounds.load(),
          (unsigned long long)writes, (unsigned long long)faults);
 }
+
+STRESS_BOTH_HOST_KINDS(IsolationRaceTest);
 
 }  // namespace
 }  // namespace stress

@@ -28,8 +28,8 @@ class IsolationSpaceTest : public IsolationTest {
   }
 };
 
-TEST_F(IsolationSpaceTest, SpaceWithoutTheMappingReachesNothing) {
-  GuardedMem secret(kPages), other(kPages);
+TEST_P(IsolationSpaceTest, SpaceWithoutTheMappingReachesNothing) {
+  GuardedMem secret(kPages, kind()), other(kPages, kind());
   for (int i = 0; i < kPages; ++i) {
     secret.set_word(i, 0x5ec1e7000 + i);
     other.set_word(i, 0x07e1000 + i);
@@ -69,8 +69,8 @@ TEST_F(IsolationSpaceTest, SpaceWithoutTheMappingReachesNothing) {
 // The vCPU keeps a KVM vCPU per visited space; after the space is
 // destroyed and its id handed out again, the new space must not show the
 // old one's memory through it.
-TEST_F(IsolationSpaceTest, RecycledSpaceIdDoesNotShowTheDestroyedSpacesMemory) {
-  GuardedMem old_mem(kPages);
+TEST_P(IsolationSpaceTest, RecycledSpaceIdDoesNotShowTheDestroyedSpacesMemory) {
+  GuardedMem old_mem(kPages, kind());
   for (int i = 0; i < kPages; ++i) old_mem.set_word(i, 0x01d000 + i);
   const hv_vm_space_t s1 = new_space();
   ASSERT_EQ(hv_vm_map_space(s1, old_mem.data(), kWindow, old_mem.size(), kRwx), HV_SUCCESS);
@@ -89,8 +89,8 @@ TEST_F(IsolationSpaceTest, RecycledSpaceIdDoesNotShowTheDestroyedSpacesMemory) {
 
 // Protecting a page in one space changes nothing in another space that maps
 // the same host page, and vice versa.
-TEST_F(IsolationSpaceTest, ProtectionIsPerSpace) {
-  GuardedMem shared(1);
+TEST_P(IsolationSpaceTest, ProtectionIsPerSpace) {
+  GuardedMem shared(1, kind());
   shared.set_word(0, 0x5a5a);
   ASSERT_EQ(hv_vm_map(shared.data(), kWindow, kPage, kRwx), HV_SUCCESS);
   const hv_vm_space_t s1 = new_space();
@@ -109,6 +109,8 @@ TEST_F(IsolationSpaceTest, ProtectionIsPerSpace) {
   move_to(HV_VM_SPACE_DEFAULT);
   EXPECT_EQ(hv_vm_space_destroy(s1), HV_SUCCESS);
 }
+
+STRESS_BOTH_HOST_KINDS(IsolationSpaceTest);
 
 }  // namespace
 }  // namespace stress

@@ -31,8 +31,8 @@ class IsolationStraddleTest : public IsolationTest {
   }
 };
 
-TEST_F(IsolationStraddleTest, DISABLED_StoreAcrossTwoUnwritablePagesIsOneExit) {
-  GuardedMem ro(1);
+TEST_P(IsolationStraddleTest, DISABLED_StoreAcrossTwoUnwritablePagesIsOneExit) {
+  GuardedMem ro(1, kind());
   ASSERT_EQ(hv_vm_map(ro.data(), kWindow + kPage, kPage, HV_MEMORY_READ), HV_SUCCESS);
   check_straddling_store(kWindow + kPage - 4, "unmapped below, read-only above");
   check_straddling_store(kWindow + 2 * kPage - 4, "read-only below, unmapped above");
@@ -44,13 +44,15 @@ TEST_F(IsolationStraddleTest, DISABLED_StoreAcrossTwoUnwritablePagesIsOneExit) {
 // One side writable: a single MMIO fragment, but RIP still lands inside the
 // store (the backward decode matches the fragment's 4 bytes to a shorter
 // instruction that is a suffix of the real one).
-TEST_F(IsolationStraddleTest, DISABLED_StoreFromWritableIntoUnwritablePageIsOneExit) {
-  GuardedMem rw(1);
+TEST_P(IsolationStraddleTest, DISABLED_StoreFromWritableIntoUnwritablePageIsOneExit) {
+  GuardedMem rw(1, kind());
   ASSERT_EQ(hv_vm_map(rw.data(), kWindow, kPage, kRwx), HV_SUCCESS);
   check_straddling_store(kWindow + kPage - 4, "writable below, unmapped above");
   check_straddling_store(kWindow - 4, "unmapped below, writable above");
   EXPECT_EQ(rw.guards_damage(), "");
 }
+
+STRESS_BOTH_HOST_KINDS(IsolationStraddleTest);
 
 }  // namespace
 }  // namespace stress

@@ -51,10 +51,10 @@ class IsolationUnmapProtectTest : public IsolationTest {
       EXPECT_TRUE(g->exec(gpa(i) + 0x800).ok()) << "neighbour " << i;
     }
   }
-  GuardedMem mem{kPages};
+  GuardedMem mem{kPages, kind()};
 };
 
-TEST_F(IsolationUnmapProtectTest, UnmappedPageIsUnreachable) {
+TEST_P(IsolationUnmapProtectTest, UnmappedPageIsUnreachable) {
   ASSERT_EQ(hv_vm_unmap(gpa(1), kPage), HV_SUCCESS);
   mem.set_word(1, 0x5ec1e7);  // the host keeps using its memory
   for (size_t off : {size_t(0), size_t(8), size_t(0x800), kPage - 8})
@@ -73,7 +73,7 @@ TEST_F(IsolationUnmapProtectTest, UnmappedPageIsUnreachable) {
 
 // The host frees the memory it had unmapped from the guest and gets new
 // memory at the same address: the guest must not see that either.
-TEST_F(IsolationUnmapProtectTest, HostMemoryReusedAfterUnmapIsUnreachable) {
+TEST_P(IsolationUnmapProtectTest, HostMemoryReusedAfterUnmapIsUnreachable) {
   ASSERT_EQ(hv_vm_unmap(kWindow, mem.size()), HV_SUCCESS);
   void* again = mmap(mem.data(), mem.size(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
   ASSERT_EQ(again, static_cast<void*>(mem.data()));
@@ -81,7 +81,7 @@ TEST_F(IsolationUnmapProtectTest, HostMemoryReusedAfterUnmapIsUnreachable) {
   for (int i = 0; i < kPages; ++i) expect_no_access(gpa(i), mem.page(i), "reused page " + std::to_string(i));
 }
 
-TEST_F(IsolationUnmapProtectTest, NoAccessPageIsUnreachableUntilGrantedAgain) {
+TEST_P(IsolationUnmapProtectTest, NoAccessPageIsUnreachableUntilGrantedAgain) {
   ASSERT_EQ(hv_vm_protect(gpa(2), kPage, 0), HV_SUCCESS);
   mem.set_word(2, 0x5ec1e7);  // written while the guest has no access
   for (size_t off : {size_t(0), size_t(8), size_t(0x800), kPage - 8})
@@ -103,6 +103,8 @@ TEST_F(IsolationUnmapProtectTest, NoAccessPageIsUnreachableUntilGrantedAgain) {
   ASSERT_EQ(hv_vm_protect(kWindow, mem.size(), 0), HV_SUCCESS);
   for (int i = 0; i < kPages; ++i) expect_no_access(gpa(i), mem.page(i), "all no-access, page " + std::to_string(i));
 }
+
+STRESS_BOTH_HOST_KINDS(IsolationUnmapProtectTest);
 
 }  // namespace
 }  // namespace stress

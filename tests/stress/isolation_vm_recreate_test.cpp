@@ -25,8 +25,8 @@ class IsolationVmRecreateTest : public IsolationTest {
   }
 };
 
-TEST_F(IsolationVmRecreateTest, NewVmSeesNoneOfTheOldVmsMemory) {
-  GuardedMem old_mem(kPages), old_space_mem(1), other(kPages);
+TEST_P(IsolationVmRecreateTest, NewVmSeesNoneOfTheOldVmsMemory) {
+  GuardedMem old_mem(kPages, kind()), old_space_mem(1, kind()), other(kPages, kind());
   for (int i = 0; i < kPages; ++i) {
     old_mem.set_word(i, 0x01d0000 + i);
     other.set_word(i, 0x0e30000 + i);
@@ -71,6 +71,8 @@ TEST_F(IsolationVmRecreateTest, NewVmSeesNoneOfTheOldVmsMemory) {
   EXPECT_EQ(old_mem.guards_damage(), "");
   EXPECT_EQ(other.guards_damage(), "");
 }
+
+STRESS_BOTH_HOST_KINDS(IsolationVmRecreateTest);
 
 }  // namespace
 }  // namespace stress

@@ -28,6 +28,7 @@ inline constexpr uint16_t kPortCount = 0x10;  // count loop: another 2^18 iterat
 inline constexpr uint16_t kPortRead = 0x11;   // read probe: RAX holds the value read
 inline constexpr uint16_t kPortWrite = 0x12;  // write probe: the store retired
 inline constexpr uint16_t kPortExec = 0x13;   // exec stub: reached
+inline constexpr uint16_t kPortCopy = 0x14;   // copy probe: the movsq retired
 
 // Page tables, GDT/TSS and code, in page-aligned host memory of its own.
 class SysImage {
@@ -57,6 +58,9 @@ struct GuestCode {
   static uint64_t write64();
   // jmp rdi: the target page must hold exec_stub().
   static uint64_t jump();
+  // movsq ([rdi] = [rsi], 8 bytes; KVM emulates it when either side is
+  // not plain RAM); out 0x14; repeat.
+  static uint64_t movsq();
 };
 
 // `out 0x13, al; jmp $-2`: placed in a page to prove the guest can run it.
@@ -95,6 +99,8 @@ class LongModeGuest {
   Access read64(uint64_t gpa);
   Access write64(uint64_t gpa, uint64_t value);
   Access exec(uint64_t gpa);
+  // movsq from `from` to `to`: a fault names whichever side KVM stopped at.
+  Access copy64(uint64_t to, uint64_t from);
 
  private:
   explicit LongModeGuest(hv_vcpuid_t id) : id_(id) {}
