@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "harness.h"
+#include "watchdog.h"
 
 using namespace hvbench;
 
@@ -104,6 +105,7 @@ void usage() {
       "             log_overhead, exit_roundtrip_mmio, space_switch, guest_touch, refault_scaling,\n"
       "             mach_allocate, mach_copy, mach_read, mach_region_walk; e.g. 'mach' = all Mach VM)\n"
       "  --dirty-mib LIST  dirty-tracking pass sizes in MiB (default 64,256,1024; quick 4,16,64)\n"
+      "  --group-timeout SEC  abort if one case group runs longer (default 1800; quick 300)\n"
       "  --verbose  print each result's note (what was measured, spread)\n"
       "Run pinned: taskset -c 0 hvbench ...\n",
       stderr);
@@ -116,6 +118,7 @@ int main(int argc, char** argv) {
   const char* json = nullptr;
   bool verbose = false;
   std::vector<uint64_t> dirty_mib;
+  unsigned group_timeout = 0;
   std::vector<std::string> bargs = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -127,6 +130,8 @@ int main(int argc, char** argv) {
       json = argv[i] + 7;
     } else if (a == "--filter" && i + 1 < argc) {
       bargs.push_back(std::string("--benchmark_filter=") + argv[++i]);
+    } else if (a == "--group-timeout" && i + 1 < argc) {
+      group_timeout = static_cast<unsigned>(strtoul(argv[++i], nullptr, 10));
     } else if (a == "--dirty-mib" && i + 1 < argc) {
       for (char* tok = strtok(argv[++i], ","); tok; tok = strtok(nullptr, ","))
         dirty_mib.push_back(strtoull(tok, nullptr, 10));
@@ -163,6 +168,8 @@ int main(int argc, char** argv) {
     cfg.dirty_sizes.clear();
     for (uint64_t m : dirty_mib) cfg.dirty_sizes.push_back(m << 20);
   }
+  if (group_timeout == 0) group_timeout = cfg.quick ? 300 : 1800;
+  watchdog_start(group_timeout);
   std::string pin = affinity();
   if (pin != "0") fmt::print(stderr, "hvbench: note: running on CPUs {}; pin with `taskset -c 0` for stable numbers\n", pin);
 
@@ -178,11 +185,13 @@ int main(int argc, char** argv) {
   std::vector<Result> results;
   for (const Group& g : kGroups) {
     Env* e = env.get();
-    benchmark::RegisterBenchmark(g.name, [e, &cfg, &results, fn = g.fn](benchmark::State& st) {
+    benchmark::RegisterBenchmark(g.name, [e, &cfg, &results, &g](benchmark::State& st) {
       std::vector<Result> rs;
       for (auto _ : st) {
         rs.clear();
-        fn(*e, cfg, rs);
+        watchdog_arm(g.name);
+        g.fn(*e, cfg, rs);
+        watchdog_disarm();
         double t = 0;
         for (const auto& r : rs)
           if (std::isfinite(r.shim_ns)) t += r.shim_ns;
