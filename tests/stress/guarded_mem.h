@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <ostream>
 #include <string>
 
 namespace stress {
@@ -23,6 +24,8 @@ inline bool is_canary(uint64_t v) { return (v & 0xffffffff00000000ull) == kCanar
 
 enum class HostKind { Private, Shared };
 inline const char* to_string(HostKind k) { return k == HostKind::Private ? "private" : "shared"; }
+// How gtest names the parameter in test names and ctest.
+inline void PrintTo(HostKind k, std::ostream* os) { *os << to_string(k); }
 
 class GuardedMem {
  public:
