@@ -12,7 +12,8 @@ namespace hvshim::kvm {
 // Maps [addr, addr+len) a second time, sharing its pages. Works only when
 // the whole range lies in one MAP_SHARED mapping of 4 KiB pages; private or
 // split ranges fail (EINVAL), so callers fall back to using `addr` itself.
-// The alias is not inherited by fork children (MADV_DONTFORK).
+// The alias is not inherited by fork children (MADV_DONTFORK). Pages the
+// caller's mapping has in memory are mapped into the alias at once.
 Result<uint64_t> make_shared_alias(uint64_t addr, uint64_t len);
 
 // The host mapping (VMA) holding addr, when it is shared memory in 4 KiB
