@@ -89,17 +89,24 @@ void install_kick_handler() {
 }
 }  // namespace
 
-const std::vector<kvm_cpuid_entry2>& guest_cpuid(const kvm::System& sys) {
-  static std::once_flag once;
+kvm::Result<const std::vector<kvm_cpuid_entry2>*> guest_cpuid(const kvm::System& sys) {
+  // Read from KVM once it has answered; a failure (say a transient ENOMEM)
+  // is not kept, or every later vCPU of the process would run without CPUID.
+  static std::mutex mu;
   static std::vector<kvm_cpuid_entry2> entries;
-  std::call_once(once, [&] {
-    if (auto r = sys.supported_cpuid(); r) entries = std::move(*r);
-    else log::warn("{}", r.error().describe());
+  static std::atomic<bool> have{false};
+  if (have.load(std::memory_order_acquire)) return &entries;
+  std::lock_guard lk(mu);
+  if (!have.load(std::memory_order_relaxed)) {
+    auto r = sys.supported_cpuid();
+    if (!r) return r.error();
+    entries = std::move(*r);
     // Hide KVM's paravirtual leaves: a Hypervisor.framework guest sees no
     // KVM interface (kvmclock & co. would be MSRs the VMM knows nothing of).
     std::erase_if(entries, [](const kvm_cpuid_entry2& e) { return (e.function & 0xffffff00u) == 0x40000000u; });
-  });
-  return entries;
+    have.store(true, std::memory_order_release);
+  }
+  return &entries;
 }
 
 hv_return_t LogicalVcpu::make_kcpu(Space* space, KCpu* out) {
@@ -112,7 +119,9 @@ hv_return_t LogicalVcpu::make_kcpu(Space* space, KCpu* out) {
   }
   if (!v) return kvm_fail(v.error());
   auto kv = std::make_unique<kvm::Vcpu>(std::move(*v));
-  if (auto st = kv->set_cpuid(guest_cpuid(vm->system())); !st) return kvm_fail(st.error());
+  auto cpuid = guest_cpuid(vm->system());
+  if (!cpuid) return kvm_fail(cpuid.error());
+  if (auto st = kv->set_cpuid(**cpuid); !st) return kvm_fail(st.error());
   // Signals as this thread has them, minus the kick, while inside KVM_RUN.
   sigset_t cur;
   pthread_sigmask(SIG_BLOCK, nullptr, &cur);

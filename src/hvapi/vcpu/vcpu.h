@@ -182,7 +182,7 @@ void drain_kick_signal();
 hv_return_t read_capability(uint32_t cap, uint64_t* v);
 hv_return_t cap_write_vmcs(uint32_t field, uint64_t* allowed0, uint64_t* allowed1);
 
-// Host CPUID given to every KVM vCPU (cached).
-const std::vector<kvm_cpuid_entry2>& guest_cpuid(const kvm::System& sys);
+// Host CPUID given to every KVM vCPU (cached once KVM answered).
+kvm::Result<const std::vector<kvm_cpuid_entry2>*> guest_cpuid(const kvm::System& sys);
 
 }  // namespace hvshim::hv::vcpu
