@@ -11,9 +11,9 @@ asm(R"(
   .pushsection .rodata.stress_guest,"a"
   .p2align 4
   .globl stress_guest_begin, stress_count_loop, stress_spin, stress_read64, stress_write64, stress_jump, stress_movsq
-  .globl stress_guest_end
+  .globl stress_cpuid, stress_guest_end
   .hidden stress_guest_begin, stress_count_loop, stress_spin, stress_read64, stress_write64, stress_jump, stress_movsq
-  .hidden stress_guest_end
+  .hidden stress_cpuid, stress_guest_end
 stress_guest_begin:
 stress_count_loop:
   inc %rbx
@@ -42,12 +42,18 @@ stress_movsq:
   movsq
   out %al, $0x14
   jmp stress_movsq
+stress_cpuid:
+  mov %edi, %eax
+  xor %ecx, %ecx
+  cpuid
+  out %al, $0x15
+  jmp stress_cpuid
 stress_guest_end:
   .popsection
 )");
 
 extern "C" const uint8_t stress_guest_begin[], stress_count_loop[], stress_spin[], stress_read64[], stress_write64[],
-    stress_jump[], stress_movsq[], stress_guest_end[];
+    stress_jump[], stress_movsq[], stress_cpuid[], stress_guest_end[];
 
 namespace stress {
 namespace {
@@ -101,6 +107,7 @@ uint64_t GuestCode::read64() { return code_gpa(stress_read64); }
 uint64_t GuestCode::write64() { return code_gpa(stress_write64); }
 uint64_t GuestCode::jump() { return code_gpa(stress_jump); }
 uint64_t GuestCode::movsq() { return code_gpa(stress_movsq); }
+uint64_t GuestCode::cpuid() { return code_gpa(stress_cpuid); }
 
 void place_exec_stub(void* host) {
   const uint8_t stub[] = {0xe6, kPortExec, 0xeb, 0xfc};
@@ -223,5 +230,6 @@ Access LongModeGuest::write64(uint64_t gpa, uint64_t value) {
 }
 Access LongModeGuest::exec(uint64_t gpa) { return probe(GuestCode::jump(), gpa, 0, kPortExec); }
 Access LongModeGuest::copy64(uint64_t to, uint64_t from) { return probe(GuestCode::movsq(), to, from, kPortCopy); }
+Access LongModeGuest::cpuid(uint32_t leaf) { return probe(GuestCode::cpuid(), leaf, 0, kPortCpuid); }
 
 }  // namespace stress

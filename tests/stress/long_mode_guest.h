@@ -29,6 +29,7 @@ inline constexpr uint16_t kPortRead = 0x11;   // read probe: RAX holds the value
 inline constexpr uint16_t kPortWrite = 0x12;  // write probe: the store retired
 inline constexpr uint16_t kPortExec = 0x13;   // exec stub: reached
 inline constexpr uint16_t kPortCopy = 0x14;   // copy probe: the movsq retired
+inline constexpr uint16_t kPortCpuid = 0x15;  // cpuid probe: RAX holds EAX of the leaf
 
 // Page tables, GDT/TSS and code, in page-aligned host memory of its own.
 class SysImage {
@@ -61,6 +62,8 @@ struct GuestCode {
   // movsq ([rdi] = [rsi], 8 bytes; KVM emulates it when either side is
   // not plain RAM); out 0x14; repeat.
   static uint64_t movsq();
+  // eax = cpuid(leaf edi, subleaf 0).eax; out 0x15; repeat.
+  static uint64_t cpuid();
 };
 
 // `out 0x13, al; jmp $-2`: placed in a page to prove the guest can run it.
@@ -101,6 +104,8 @@ class LongModeGuest {
   Access exec(uint64_t gpa);
   // movsq from `from` to `to`: a fault names whichever side KVM stopped at.
   Access copy64(uint64_t to, uint64_t from);
+  // What the guest's CPUID returns in EAX for `leaf`.
+  Access cpuid(uint32_t leaf);
 
  private:
   explicit LongModeGuest(hv_vcpuid_t id) : id_(id) {}
