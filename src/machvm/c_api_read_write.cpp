@@ -60,15 +60,17 @@ HVSHIM_EXPORT kern_return_t mach_vm_read_list(vm_map_read_t task, mach_vm_read_e
         if (kern_return_t kr = resolve(task, t); kr != KERN_SUCCESS) return kr;
         if (count > VM_MAP_ENTRY_MAX) return fail(KERN_INVALID_ARGUMENT, "count {} exceeds VM_MAP_ENTRY_MAX", count);
         if (!data_list && count) return fail(KERN_INVALID_ARGUMENT, "data_list is NULL");
+        // As XNU: every entry is read on its own, and the answer is the one
+        // of the last entry with a size (earlier failures only zero their
+        // entry; earlier successes stay mapped either way).
         kern_return_t last = KERN_SUCCESS;
         for (natural_t i = 0; i < count; ++i) {
           uint64_t d = 0, c = 0;
-          kern_return_t kr = data_list[i].size ? read_one(t, data_list[i].address, data_list[i].size, d, c)
-                                               : KERN_SUCCESS;
+          kern_return_t kr = KERN_SUCCESS;
+          if (data_list[i].size) last = kr = read_one(t, data_list[i].address, data_list[i].size, d, c);
           if (kr != KERN_SUCCESS || c == 0) {
             data_list[i].address = 0;
             data_list[i].size = 0;
-            if (kr != KERN_SUCCESS) last = kr;
             continue;
           }
           data_list[i].address = d;

@@ -40,6 +40,7 @@ class Arena {
  public:
   int fd = -1;
   pid_t pid = 0;
+  uint64_t dev = 0, ino = 0;
   ~Arena() {
     if (fd >= 0) close(fd);
   }
@@ -101,6 +102,10 @@ kern_return_t new_arena(std::shared_ptr<Arena>& out) {
   auto a = std::make_shared<Arena>();
   a->fd = fd;
   a->pid = getpid();
+  struct stat st {};
+  fstat(fd, &st);
+  a->dev = st.st_dev;
+  a->ino = st.st_ino;
   out = std::move(a);
   return KERN_SUCCESS;
 }
@@ -139,6 +144,10 @@ kern_return_t MemObject::create_anonymous(uint64_t size, std::shared_ptr<MemObje
     }
     o->fd_ = fd;
     o->owns_fd_ = true;
+    struct stat st {};
+    fstat(fd, &st);
+    o->dev_ = st.st_dev;
+    o->ino_ = st.st_ino;
     out = std::move(o);
     return KERN_SUCCESS;
   }
@@ -152,6 +161,8 @@ kern_return_t MemObject::create_anonymous(uint64_t size, std::shared_ptr<MemObje
     if (g_arena->take(size, off)) {
       o->arena_ = g_arena;
       o->fd_ = g_arena->fd;
+      o->dev_ = g_arena->dev;
+      o->ino_ = g_arena->ino;
       o->base_ = off;
       out = std::move(o);
       return KERN_SUCCESS;
@@ -170,6 +181,10 @@ std::shared_ptr<MemObject> MemObject::from_file(int fd, bool writable, uint64_t 
   o->owner_pid_ = getpid();
   o->anonymous_ = false;
   o->writable_ = writable;
+  struct stat st {};
+  fstat(fd, &st);
+  o->dev_ = st.st_dev;
+  o->ino_ = st.st_ino;
   return o;
 }
 
@@ -189,7 +204,7 @@ MemObject::~MemObject() {
 
 bool MemObject::sole_user() const {
   return anonymous_ && owner_pid_ == getpid() && !shared_with_other_process.load() && entry_refs.load() == 0 &&
-         view_pieces.size() <= 1;
+         view_pieces.size() <= 1 && !mapped_twice_in_a_view;
 }
 
 kern_return_t MemObject::discard(uint64_t off, uint64_t len) {
@@ -255,18 +270,6 @@ kern_return_t MemObject::copy_from(const MemObject& src, uint64_t src_off, uint6
     s = de;
   }
   return KERN_SUCCESS;
-}
-
-uint64_t MemObject::resident_pages(uint64_t off, uint64_t len) const {
-  if (len == 0) return 0;
-  void* p = mmap(nullptr, len, PROT_NONE, MAP_SHARED, fd_, static_cast<off_t>(base_ + off));
-  if (p == MAP_FAILED) return 0;
-  std::vector<unsigned char> vec(len / page_size());
-  uint64_t n = 0;
-  if (mincore(p, len, vec.data()) == 0)
-    for (unsigned char c : vec) n += c & 1;
-  munmap(p, len);
-  return n;
 }
 
 }  // namespace hvshim::machvm

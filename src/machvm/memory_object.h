@@ -34,6 +34,10 @@ class MemObject {
   uint64_t size() const { return size_; }
   uint64_t id() const { return id_; }
   bool anonymous() const { return anonymous_; }
+  // The file the pages live in: two ranges with the same (dev, ino) and
+  // overlapping file offsets are the same memory.
+  uint64_t dev() const { return dev_; }
+  uint64_t ino() const { return ino_; }
   bool writable() const { return writable_; }
 
   // Purgeable state lives on the object, as in XNU.
@@ -51,6 +55,11 @@ class MemObject {
   // the pages back, the other side still uses them.
   std::atomic<bool> shared_with_other_process{false};
 
+  // One mapping operation put some of these pages at two addresses (a
+  // remap of a range that already showed them twice): one view is then no
+  // proof that released pages are unused. Sticky; set under the task lock.
+  bool mapped_twice_in_a_view = false;
+
   // Nobody but this process, and nothing but one view, uses these pages:
   // giving back part of them cannot be seen by anyone else.
   bool sole_user() const;
@@ -63,9 +72,6 @@ class MemObject {
   // without touching any mapping; holes stay holes.
   kern_return_t copy_from(const MemObject& src, uint64_t src_off, uint64_t dst_off, uint64_t len);
 
-  // Counts resident pages of [off, off+len) (object-relative) through the
-  // page cache, for region info.
-  uint64_t resident_pages(uint64_t off, uint64_t len) const;
 
  private:
   MemObject() = default;
@@ -75,6 +81,7 @@ class MemObject {
   uint64_t base_ = 0;
   uint64_t size_ = 0;
   uint64_t id_ = 0;
+  uint64_t dev_ = 0, ino_ = 0;
   pid_t owner_pid_ = 0;
   bool anonymous_ = true;
   bool writable_ = true;

@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <vector>
@@ -180,6 +181,19 @@ kern_return_t overwrite(Task& t, uint64_t at, uint64_t len, const PlaceRequest& 
   old.release();  // the placeholders went with it
   return KERN_SUCCESS;
 }
+
+// Pieces of one request that show the same pages twice.
+void mark_self_aliases(const std::vector<Piece>& pieces) {
+  if (pieces.size() < 2) return;
+  std::vector<const Piece*> v;
+  for (const Piece& p : pieces) v.push_back(&p);
+  std::sort(v.begin(), v.end(), [](const Piece* a, const Piece* b) {
+    return a->obj != b->obj ? a->obj.get() < b->obj.get() : a->off < b->off;
+  });
+  for (size_t i = 1; i < v.size(); ++i)
+    if (v[i]->obj == v[i - 1]->obj && v[i]->off < v[i - 1]->off + v[i - 1]->len)
+      v[i]->obj->mapped_twice_in_a_view = true;
+}
 }  // namespace
 
 kern_return_t place(Task& t, const PlaceRequest& r, uint64_t& out) {
@@ -232,6 +246,7 @@ kern_return_t place(Task& t, const PlaceRequest& r, uint64_t& out) {
     }
   }
 
+  mark_self_aliases(r.pieces);
   uint64_t view = r.view ? r.view : RegionMap::new_view_id();
   uint64_t p = at;
   for (const Piece& pc : r.pieces) {

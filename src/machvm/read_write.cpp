@@ -2,10 +2,12 @@
 // against the map before a byte moves, so bad ranges come back as
 // KERN_INVALID_ADDRESS / KERN_PROTECTION_FAILURE and never as a fault.
 #include <sys/mman.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 
 #include <mach/message.h>
 
@@ -13,6 +15,7 @@
 #include "machvm/object_source.h"
 #include "machvm/page.h"
 #include "machvm/placement.h"
+#include "machvm/sys.h"
 #include "machvm/vm_ops.h"
 
 namespace hvshim::machvm {
@@ -34,7 +37,7 @@ bool all_ours(Task& t, uint64_t addr, uint64_t size) {
 // safe there. Memory we did not map could be unmapped by another thread
 // between the check and the copy: copy it through process_vm_readv, which
 // reports EFAULT instead of faulting.
-kern_return_t move_bytes(Task& t, uint64_t dst, uint64_t src, uint64_t size) {
+kern_return_t copy_plain(Task& t, uint64_t dst, uint64_t src, uint64_t size) {
   const bool overlap = dst < src + size && src < dst + size;
   if (overlap || (all_ours(t, src, size) && all_ours(t, dst, size))) {
     std::memmove(reinterpret_cast<void*>(dst), reinterpret_cast<const void*>(src), size);
@@ -53,6 +56,74 @@ kern_return_t move_bytes(Task& t, uint64_t dst, uint64_t src, uint64_t size) {
     done += static_cast<uint64_t>(n);
   }
   return KERN_SUCCESS;
+}
+
+// The file bytes behind [addr, addr+size) that another mapping may show
+// too: our objects, and shared file mappings we did not make. In address
+// order, one span per segment.
+struct FileSpan {
+  uint64_t start, end;  // virtual
+  uint64_t dev, ino, off;
+  bool same_memory(const FileSpan& o) const {
+    return dev == o.dev && ino == o.ino && off < o.off + (o.end - o.start) && o.off < off + (end - start);
+  }
+};
+std::vector<FileSpan> file_spans(Task& t, uint64_t addr, uint64_t size) {
+  std::vector<FileSpan> out;
+  PageRange r;
+  if (!page_range(addr, size, r)) return out;
+  for (const Segment& s : segments(t, r.start, r.end)) {
+    const uint64_t bs = std::max(s.start, addr), be = std::min(s.end, addr + size);
+    if (bs >= be) continue;
+    if (s.kind == Segment::ours) {
+      out.push_back({bs, be, s.entry->obj->dev(), s.entry->obj->ino(), s.entry->obj->base() + s.entry->off_of(bs)});
+    } else if (s.kind == Segment::foreign && s.vma.shared && s.vma.inode) {
+      out.push_back({bs, be, makedev(s.vma.dev_major, s.vma.dev_minor), s.vma.inode,
+                     s.vma.file_offset + (bs - s.vma.start)});
+    }
+  }
+  return out;
+}
+
+// XNU copies the source in, then overwrites the destination entry by entry
+// in address order. So the result is the source as it was even where source
+// and destination are the same memory under other addresses (memmove would
+// smear), and where the destination shows the same memory twice, the higher
+// address is written last (memcpy writes in no promised order).
+kern_return_t move_bytes(Task& t, uint64_t dst, uint64_t src, uint64_t size) {
+  const auto d = file_spans(t, dst, size);
+  bool src_alias = dst < src + size && src < dst + size, dst_alias = false;
+  for (size_t i = 0; i < d.size() && !dst_alias; ++i)
+    for (size_t j = i + 1; j < d.size() && !dst_alias; ++j) dst_alias = d[i].same_memory(d[j]);
+  if (!d.empty() && !src_alias)
+    for (const FileSpan& a : file_spans(t, src, size))
+      for (const FileSpan& b : d) src_alias |= a.same_memory(b);
+  if (!src_alias && !dst_alias) return copy_plain(t, dst, src, size);
+
+  uint64_t from = src;
+  void* tmp = nullptr;
+  if (src_alias) {
+    tmp = sys::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (tmp == MAP_FAILED) {
+      int e = errno;
+      return fail(sys::resource_code(e), "bounce buffer of {:#x} bytes: {}", size, errno_text(e));
+    }
+    from = reinterpret_cast<uint64_t>(tmp);
+  }
+  kern_return_t kr = src_alias ? copy_plain(t, from, src, size) : KERN_SUCCESS;
+  if (kr == KERN_SUCCESS && !dst_alias) kr = copy_plain(t, dst, from, size);
+  // Each span of the destination maps its memory once: copy span by span.
+  for (uint64_t at = dst; kr == KERN_SUCCESS && dst_alias && at < dst + size;) {
+    uint64_t end = dst + size;
+    for (const FileSpan& f : d) {
+      if (f.start > at) end = std::min(end, f.start);
+      else if (f.end > at) end = std::min(end, f.end);
+    }
+    kr = copy_plain(t, at, from + (at - dst), end - at);
+    at = end;
+  }
+  if (tmp) ::munmap(tmp, size);
+  return kr;
 }
 
 kern_return_t check_range(Task& t, uint64_t addr, uint64_t size, vm_prot_t need, const char* what) {

@@ -98,7 +98,8 @@ TEST(ReadList, EntriesAndLimits) {
   list[1] = {0x10000, 16};  // unmapped
   list[2] = {al.addr + page(), 7};
   list[3] = {al.addr, 0};
-  EXPECT_KR(KERN_INVALID_ADDRESS, mach_vm_read_list(mach_task_self(), list, 4)) << "returns the last error";
+  // XNU answers with the last entry that has a size: [2] succeeded.
+  EXPECT_KR(KERN_SUCCESS, mach_vm_read_list(mach_task_self(), list, 4));
   EXPECT_STREQ(reinterpret_cast<char*>(list[0].address), "first");
   EXPECT_EQ(list[1].address, 0u);
   EXPECT_EQ(list[1].size, 0u);
@@ -107,6 +108,13 @@ TEST(ReadList, EntriesAndLimits) {
   mach_vm_deallocate(mach_task_self(), list[0].address, list[0].size);
   mach_vm_deallocate(mach_task_self(), list[2].address, list[2].size);
   EXPECT_KR(KERN_INVALID_ARGUMENT, mach_vm_read_list(mach_task_self(), list, VM_MAP_ENTRY_MAX + 1));
+  // The last sized entry fails: that is the answer, the earlier read stays.
+  list[0] = {al.addr, 6};
+  list[1] = {0x10000, 16};
+  list[2] = {al.addr, 0};
+  EXPECT_KR(KERN_INVALID_ADDRESS, mach_vm_read_list(mach_task_self(), list, 3));
+  EXPECT_STREQ(reinterpret_cast<char*>(list[0].address), "first");
+  mach_vm_deallocate(mach_task_self(), list[0].address, list[0].size);
 }
 
 TEST(ReadOverwrite, UnalignedOverwriteKeepsNeighbours) {
@@ -171,6 +179,42 @@ TEST(Copy, ContentsOverlapAndErrorCodes) {
   EXPECT_KR(KERN_PROTECTION_FAILURE, mach_vm_copy(mach_task_self(), al.addr, 4 * page(), al.addr + 4 * page()));
   EXPECT_KR(KERN_PROTECTION_FAILURE, mach_vm_copy(mach_task_self(), al.addr + 4 * page(), 4 * page(), al.addr));
   EXPECT_KR(KERN_INVALID_ADDRESS, mach_vm_copy(mach_task_self(), al.addr, 16, al.addr + 4 * page()));
+}
+
+// Two views of one object: the same memory under two addresses.
+struct TwoViews {
+  mach_vm_address_t a = 0, b = 0;
+  mach_vm_size_t size;
+  explicit TwoViews(mach_vm_size_t s) : size(s) {
+    EXPECT_KR(KERN_SUCCESS, mach_vm_allocate(mach_task_self(), &a, s, VM_FLAGS_ANYWHERE));
+    vm_prot_t cur, max;
+    EXPECT_KR(KERN_SUCCESS, mach_vm_remap(mach_task_self(), &b, s, 0, VM_FLAGS_ANYWHERE, mach_task_self(), a, FALSE,
+                                          &cur, &max, VM_INHERIT_DEFAULT));
+  }
+  ~TwoViews() {
+    mach_vm_deallocate(mach_task_self(), a, size);
+    mach_vm_deallocate(mach_task_self(), b, size);
+  }
+  char* pa() const { return reinterpret_cast<char*>(a); }
+  char* pb() const { return reinterpret_cast<char*>(b); }
+};
+
+TEST(Copy, SourceAndDestinationAliasedUnderOtherAddresses) {
+  // Found by the model test: memmove of [a, a+n) to [b+100, ...) where b
+  // shows the same pages reads bytes it has already overwritten.
+  TwoViews v(4 * page());
+  fill(v.pa(), v.size, 9);
+  const uint64_t n = 3 * page();
+  std::vector<char> want(v.pa(), v.pa() + v.size);
+  ASSERT_KR(KERN_SUCCESS, mach_vm_copy(mach_task_self(), v.a, n, v.b + 100));
+  EXPECT_EQ(std::memcmp(v.pa() + 100, want.data(), n), 0) << "the copy is of the source as it was";
+  fill(v.pa(), v.size, 9);
+  mach_vm_size_t out = 0;
+  ASSERT_KR(KERN_SUCCESS, mach_vm_read_overwrite(mach_task_self(), v.b + 50, n, v.a, &out));
+  EXPECT_EQ(std::memcmp(v.pa(), want.data() + 50, n), 0);
+  fill(v.pa(), v.size, 9);
+  ASSERT_KR(KERN_SUCCESS, mach_vm_write(mach_task_self(), v.b + 1, v.a, static_cast<mach_msg_type_number_t>(n)));
+  EXPECT_EQ(std::memcmp(v.pa() + 1, want.data(), n), 0);
 }
 
 }  // namespace

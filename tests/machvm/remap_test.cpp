@@ -190,4 +190,26 @@ TEST(Remap, PrivateMemoryWeDidNotCreateCanOnlyBeCopied) {
   munmap(m, page());
 }
 
+TEST(Remap, ReleasingOneOfTwoAddressesOfAPageInOneViewKeepsItsContents) {
+  // Found by the model test: [x][x] (two views of page x side by side) is
+  // remapped as one new view; once the old views are gone, deallocating the
+  // first copy of x in the new view must not give x's pages back, the
+  // second still shows them.
+  Alloc x(page());
+  std::strcpy(x.p(), "still here");
+  mach_vm_address_t pair = 0;
+  ASSERT_KR(KERN_SUCCESS, mach_vm_allocate(mach_task_self(), &pair, 2 * page(), VM_FLAGS_ANYWHERE));
+  vm_prot_t cur, max;
+  for (mach_vm_address_t at : {pair, pair + page()})
+    ASSERT_KR(KERN_SUCCESS, remap(&at, page(), VM_FLAGS_FIXED | VM_FLAGS_OVERWRITE, x.addr, FALSE, &cur, &max));
+  mach_vm_address_t v = 0;
+  ASSERT_KR(KERN_SUCCESS, remap(&v, 2 * page(), VM_FLAGS_ANYWHERE, pair, FALSE, &cur, &max));
+  ASSERT_KR(KERN_SUCCESS, mach_vm_deallocate(mach_task_self(), pair, 2 * page()));
+  ASSERT_KR(KERN_SUCCESS, mach_vm_deallocate(mach_task_self(), x.addr, page()));
+  x.addr = 0;
+  ASSERT_KR(KERN_SUCCESS, mach_vm_deallocate(mach_task_self(), v, page()));
+  EXPECT_STREQ(reinterpret_cast<char*>(v + page()), "still here");
+  mach_vm_deallocate(mach_task_self(), v + page(), page());
+}
+
 }  // namespace
