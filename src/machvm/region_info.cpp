@@ -9,26 +9,13 @@
 
 #include "machvm/fail.h"
 #include "machvm/page.h"
+#include "machvm/resident.h"
 #include "machvm/task.h"
 #include "machvm/vm_ops.h"
 
 namespace hvshim::machvm {
 
 namespace {
-
-// Resident pages of [s, e) as the kernel sees them through this mapping.
-uint64_t resident(uint64_t s, uint64_t e) {
-  uint64_t n = 0;
-  std::vector<unsigned char> vec;
-  const uint64_t chunk = page_size() * 65536;
-  for (uint64_t p = s; p < e; p += chunk) {
-    uint64_t len = std::min(chunk, e - p);
-    vec.resize(len / page_size());
-    if (mincore(reinterpret_cast<void*>(p), len, vec.data()) != 0) continue;
-    for (unsigned char c : vec) n += c & 1;
-  }
-  return n;
-}
 
 unsigned tag_of(const KernelVma& v) {
   if (v.name == "[stack]") return VM_MEMORY_STACK;
@@ -50,7 +37,12 @@ struct Info {
   bool external = false;
   bool cow = false;
   uint64_t obj_id = 0;
-  uint64_t resident_pages() const { return resident(start, end); }
+  const MemObject* obj = nullptr;  // ours: valid while the lock is held
+  uint64_t obj_off = 0;
+  uint64_t vma_start = 0, vma_end = 0;  // foreign
+  uint64_t resident_pages() const {
+    return obj ? resident_ours(*obj, obj_off, start, end) : resident_foreign(vma_start, vma_end, start, end);
+  }
   unsigned char share_mode(uint64_t res) const {
     if (shared) return SM_SHARED;
     if (cow) return SM_COW;
@@ -73,6 +65,8 @@ Info from_entry(const Entry& e) {
   i.ref_count = static_cast<unsigned>(std::max(1, e.obj->views()));
   i.external = !e.obj->anonymous();
   i.obj_id = e.obj->id();
+  i.obj = e.obj.get();
+  i.obj_off = e.obj_off;
   return i;
 }
 
@@ -89,6 +83,8 @@ Info from_vma(const KernelVma& v, uint64_t s, uint64_t e) {
   i.external = v.inode != 0;
   i.cow = !v.shared && v.inode != 0;
   i.obj_id = v.inode;
+  i.vma_start = v.start;
+  i.vma_end = v.end;
   return i;
 }
 
