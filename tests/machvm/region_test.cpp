@@ -106,6 +106,32 @@ TEST(Region, ExtendedAndTopInfo) {
   EXPECT_EQ(x.share_mode, SM_EMPTY);
 }
 
+TEST(Region, ResidentCountOfAHugeSparseRegion) {
+  // 1 TiB with three pages touched, one of them in the middle: the count is
+  // exact (the fuzzer found this call walking every page of such regions).
+  const mach_vm_size_t size = 1ULL << 40;
+  mach_vm_address_t a = 0;
+  ASSERT_KR(KERN_SUCCESS, mach_vm_allocate(mach_task_self(), &a, size, VM_FLAGS_ANYWHERE));
+  for (uint64_t off : {uint64_t{0}, size / 2 + 5 * page(), size - page()}) touch_write(a + off);
+  vm_region_extended_info_data_t x{};
+  mach_msg_type_number_t count = VM_REGION_EXTENDED_INFO_COUNT;
+  mach_vm_address_t r = a;
+  mach_vm_size_t s = 0;
+  mach_port_t obj;
+  ASSERT_KR(KERN_SUCCESS, mach_vm_region(mach_task_self(), &r, &s, VM_REGION_EXTENDED_INFO,
+                                        reinterpret_cast<vm_region_info_t>(&x), &count, &obj));
+  EXPECT_EQ(s, size);
+  EXPECT_EQ(x.pages_resident, 3u);
+  // Half of it, from a view that starts inside the object.
+  ASSERT_KR(KERN_SUCCESS, mach_vm_deallocate(mach_task_self(), a, size / 2));
+  r = a + size / 2;
+  count = VM_REGION_EXTENDED_INFO_COUNT;
+  ASSERT_KR(KERN_SUCCESS, mach_vm_region(mach_task_self(), &r, &s, VM_REGION_EXTENDED_INFO,
+                                        reinterpret_cast<vm_region_info_t>(&x), &count, &obj));
+  EXPECT_EQ(x.pages_resident, 2u);
+  mach_vm_deallocate(mach_task_self(), a + size / 2, size / 2);
+}
+
 TEST(RegionRecurse, ShortAndFullSubmapInfo) {
   Alloc al(2 * page());
   mach_vm_address_t r = al.addr;
