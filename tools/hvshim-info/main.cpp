@@ -9,12 +9,15 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <mutex>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "hvapi/vm_instance.h"
 #include "kvm/system.h"
 #include "kvm/vm.h"
 
@@ -61,7 +64,9 @@ int main(int argc, char** argv) {
   bool usable = false;
 
   struct stat st{};
-  if (stat("/dev/kvm", &st) != 0) {
+  const char* dev = getenv("HVSHIM_KVM_DEVICE");  // the library honours it too
+  if (!dev || !*dev) dev = "/dev/kvm";
+  if (stat(dev, &st) != 0) {
     items.push_back({"kvm_device", "missing"});
     fix = "/dev/kvm does not exist: load the KVM module (modprobe kvm_intel or kvm_amd), or on a VM enable "
           "nested virtualisation for it.";
@@ -92,9 +97,7 @@ int main(int argc, char** argv) {
                                                  : "cannot be disabled: every slot delete makes the guest "
                                                    "re-fault all its memory"});
     }
-    items.push_back({"guest_protection",
-                     "all memory (memfd or private): memslot splitting (read-only / absent slots, 2 MiB chunks)"});
-    items.push_back({"userfaultfd", userfaultfd_status() + "; not used yet (the ~2 us fast path is future work)"});
+    items.push_back({"userfaultfd", userfaultfd_status()});
     items.push_back({"address_spaces", "one KVM VM per space (KVM_CAP_MULTI_ADDRESS_SPACE unused)"});
     uint64_t v = 0;
     if (hv_capability(HV_CAP_VCPUMAX, &v) == HV_SUCCESS) items.push_back({"HV_CAP_VCPUMAX", std::to_string(v)});
@@ -103,7 +106,19 @@ int main(int argc, char** argv) {
     hv_return_t r = hv_vm_create(HV_VM_DEFAULT);
     usable = r == HV_SUCCESS;
     items.push_back({"hv_vm_create", usable ? "works" : fmt::format("fails ({:#x})", static_cast<unsigned>(r))});
-    if (usable) hv_vm_destroy();
+    if (usable) {
+      bool fast;
+      {
+        std::lock_guard lk(hv::vm_mutex());
+        fast = hv::current_vm()->router() != nullptr;
+      }
+      items.push_back({"guest_protection",
+                       fast ? "shared memory (memfd, mach_vm_allocate): userfaultfd write protection on a library "
+                              "alias; private memory: memslot splitting (read-only / absent slots, 2 MiB chunks)"
+                            : "all memory: memslot splitting (read-only / absent slots, 2 MiB chunks); userfaultfd "
+                              "write protection unavailable or off (HVSHIM_PROTECT_PATH=memslot)"});
+      hv_vm_destroy();
+    }
     else fix = "hv_vm_create fails on this host; run with HVSHIM_LOG=debug to see why.";
   }
   items.push_back({"compatibility",
