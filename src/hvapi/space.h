@@ -40,6 +40,10 @@ class Space {
   // Makes a page's write protection match the page map again (after a
   // write the router had to let through, or a failed unprotect).
   void resync_write_protect(uint64_t gpa);
+  // Undoes a write KVM's emulator made to a write-protected alias page for
+  // an instruction it then reported as MMIO: the bytes that differ from
+  // `before` are put back, if the page map still forbids writing it.
+  void undo_released_write(uint64_t alias_page, const std::vector<uint8_t>& before);
 
   // One KVM slot id the planner never uses: the vCPU layer's real-mode trap
   // page lives there.

@@ -13,7 +13,10 @@ namespace hvshim::hv {
 namespace {
 
 std::mutex g_mu;
-std::unique_ptr<VmInstance> g_vm;
+// A plain pointer, never destroyed by static destructors: a VMM may exit()
+// while its vCPU threads are still inside hv_vcpu_run, which must not find
+// the VM freed under them. The kernel releases the KVM objects at exit.
+VmInstance* g_vm = nullptr;
 
 // KVM refuses a VM's ioctls from any process but its creator, so a forked
 // child starts with no VM and may create its own, as on macOS.
@@ -22,7 +25,8 @@ void register_fork_handlers() {
   std::call_once(once, [] {
     pthread_atfork([] { g_mu.lock(); }, [] { g_mu.unlock(); },
                    [] {
-                     g_vm.reset();
+                     delete g_vm;
+                     g_vm = nullptr;
                      g_mu.unlock();
                    });
   });
@@ -55,7 +59,7 @@ std::unique_ptr<FaultRouter> make_router() {
 }  // namespace
 
 std::mutex& vm_mutex() { return g_mu; }
-VmInstance* current_vm() { return g_vm.get(); }
+VmInstance* current_vm() { return g_vm; }
 
 kvm::Result<std::unique_ptr<VmInstance>> VmInstance::create(uint64_t options) {
   auto sys = kvm::System::open();
@@ -119,7 +123,7 @@ hv_return_t vm_create_locked(uint64_t options) {
         e == ENOTTY) return HV_NO_DEVICE;
     return e == ENOMEM || e == EMFILE ? HV_NO_RESOURCES : HV_ERROR;
   }
-  g_vm = std::move(*vm);
+  g_vm = vm->release();
   return HV_SUCCESS;
 }
 
@@ -132,7 +136,8 @@ hv_return_t vm_destroy_locked() {
     set_last_error(fmt::format("{} vCPU(s) still exist", g_vm->live_vcpus));
     return HV_BUSY;
   }
-  g_vm.reset();
+  delete g_vm;
+  g_vm = nullptr;
   return HV_SUCCESS;
 }
 

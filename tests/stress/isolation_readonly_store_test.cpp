@@ -93,10 +93,7 @@ TEST_P(IsolationReadOnlyStraddleTest, StoreFromUnmappedIntoReadOnlyPageDoesNotLa
   EXPECT_EQ(ro.guards_damage(), "");
 }
 
-INSTANTIATE_TEST_SUITE_P(Host, IsolationReadOnlyStraddleTest, ::testing::Values(HostKind::Private),
-                         [](const ::testing::TestParamInfo<HostKind>& i) { return to_string(i.param); });
-// Disabled: /work/notes/stress-defects.md, "write-protect bypass".
-INSTANTIATE_TEST_SUITE_P(DISABLED_Host, IsolationReadOnlyStraddleTest, ::testing::Values(HostKind::Shared),
+INSTANTIATE_TEST_SUITE_P(Host, IsolationReadOnlyStraddleTest, ::testing::Values(HostKind::Private, HostKind::Shared),
                          [](const ::testing::TestParamInfo<HostKind>& i) { return to_string(i.param); });
 
 }  // namespace

@@ -685,6 +685,16 @@ hv_return_t LogicalVcpu::run_until(uint64_t deadline) {
         break;
       }
     } else {
+      if (wp_slot && run()->exit_reason == KVM_EXIT_MMIO) {
+        // A write KVM's emulator made for this instruction could not be
+        // stopped; the instruction is reported to the VMM as not executed
+        // (the MMIO exit), so its store into the protected page is undone.
+        auto rel = wp_router->take_released(*wp_slot);
+        if (!rel.pages.empty()) {
+          std::lock_guard lk(vm_mutex());
+          for (size_t i = 0; i < rel.pages.size(); ++i) space()->undo_released_write(rel.pages[i], rel.before[i]);
+        }
+      }
       step = c.dispatch();
     }
     if (step == Step::Continue) {

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "common/log.h"
 
@@ -103,9 +104,12 @@ void FaultRouter::on_fault(const kvm::UserfaultMsg& m) {
   if (slot->fault_addr.load() != 0) {
     // Kicked, yet faulting again: KVM itself is writing (the kick cannot
     // stop a kernel access). Let it complete; the vCPU reports it.
+    std::vector<uint8_t> snap(kPage);
+    memcpy(snap.data(), reinterpret_cast<const void*>(page), kPage);
     if (auto st = uffd_.write_protect(page, kPage, false); !st)
       log::error("wp router: cannot release {:#x}: {}", page, st.error().describe());
     slot->post_hoc.push_back(page);
+    slot->before.push_back(std::move(snap));
     log::trace("wp router: {:#x} released, a kernel access of tid {} (post hoc)", page, m.tid);
     std::lock_guard g(mu_);
     ++stats_.post_hoc;
@@ -166,8 +170,19 @@ std::optional<WriteFault> FaultRouter::take_fault(VcpuFaultSlot& slot) {
   WriteFault f;
   f.alias_addr = addr;
   f.unprotected.swap(slot.post_hoc);
+  slot.before.clear();
   f.post_hoc = !f.unprotected.empty();
   return f;
+}
+
+ReleasedPages FaultRouter::take_released(VcpuFaultSlot& slot) {
+  std::lock_guard lk(slot.mu);
+  ReleasedPages r;
+  if (slot.post_hoc.empty()) return r;
+  r.pages.swap(slot.post_hoc);
+  r.before.swap(slot.before);
+  slot.fault_addr.store(0);
+  return r;
 }
 
 void FaultRouter::forget(uint64_t alias, uint64_t len) {

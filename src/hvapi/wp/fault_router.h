@@ -42,9 +42,18 @@ struct VcpuFaultSlot {
   // Address of the write fault the vCPU was kicked for (0: none).
   std::atomic<uint64_t> fault_addr{0};
   int users = 0;  // vCPUs of this thread (router's lock)
-  // Pages unprotected because a kernel access could not be stopped.
+  // Pages unprotected because a kernel access could not be stopped, with
+  // their bytes from just before (to undo a store KVM's emulator made for
+  // an instruction that then exits to the VMM as MMIO).
   std::mutex mu;
   std::vector<uint64_t> post_hoc;
+  std::vector<std::vector<uint8_t>> before;
+};
+
+// Pages a kernel write was let through, with their earlier bytes.
+struct ReleasedPages {
+  std::vector<uint64_t> pages;
+  std::vector<std::vector<uint8_t>> before;
 };
 
 struct WriteFault {
@@ -70,6 +79,9 @@ class FaultRouter {
   bool restore_demoted();
   // After KVM_RUN returned EINTR: the write fault the vCPU was kicked for.
   std::optional<WriteFault> take_fault(VcpuFaultSlot& slot);
+  // After KVM_RUN returned an MMIO exit: the pages released while KVM's
+  // emulator ran that instruction (the fault record is dropped too).
+  ReleasedPages take_released(VcpuFaultSlot& slot);
 
   // The alias range is going away: forget its demoted pages first.
   void forget(uint64_t alias, uint64_t len);
