@@ -90,6 +90,21 @@ kern_return_t vm_deallocate(uint64_t addr, uint64_t size) {
   r.end = std::min(r.end, user_va_end());
   Task& t = self_task();
   std::lock_guard lk(t.mu);
+  // The common case, one whole entry of ours: no clipping, one lookup.
+  if (auto it = t.map.find(r.start); it != t.map.end() && it->second.start == r.start && it->second.end == r.end &&
+                                     !it->second.permanent) {
+    if (sys::munmap(reinterpret_cast<void*>(r.start), r.size()) != 0) {
+      int e = errno;
+      return fail(sys::resource_code(e), "munmap [{:#x}, {:#x}): {}", r.start, r.end, errno_text(e));
+    }
+    // Part of an object that stays alive and nobody else views: its pages
+    // here are unreachable now (decided before the entry goes).
+    const bool give_back = it->second.obj.use_count() > 1 && it->second.obj->sole_user();
+    Piece released{it->second.obj, it->second.obj_off, it->second.size()};
+    t.map.erase(it);
+    if (give_back && released.obj.use_count() > 1) released.obj->discard(released.off, released.len);
+    return KERN_SUCCESS;
+  }
   // XNU keeps permanent entries but strips their access.
   bool has_permanent = false;
   for (auto it = t.map.first_ending_after(r.start); it != t.map.end() && it->second.start < r.end; ++it)

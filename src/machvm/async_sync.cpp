@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "machvm/fail.h"
+#include "machvm/self_pid.h"
 
 namespace hvshim::machvm {
 
@@ -55,7 +56,7 @@ struct Ring {
     cqes = reinterpret_cast<io_uring_cqe*>(c + p.cq_off.cqes);
     sqes = static_cast<io_uring_sqe*>(se);
     entries = p.sq_entries;
-    pid = getpid();
+    pid = self_pid();
     return true;
   }
 
@@ -99,7 +100,7 @@ namespace testing {
 unsigned long io_uring_submissions() { return g_submitted.load(); }
 bool io_uring_available() {
   std::lock_guard lk(g_mu);
-  if (g_ring.pid != getpid()) {
+  if (g_ring.pid != self_pid()) {
     g_ring = Ring{};
     if (!g_ring.init()) g_ring.broken = true;
   }
@@ -110,7 +111,7 @@ bool io_uring_available() {
 kern_return_t queue_datasync(int fd) {
   {
     std::lock_guard lk(g_mu);
-    if (g_ring.pid != getpid()) {  // new process: the parent's ring is not ours
+    if (g_ring.pid != self_pid()) {  // new process: the parent's ring is not ours
       g_ring = Ring{};
       if (!g_ring.init()) g_ring.broken = true;
     }

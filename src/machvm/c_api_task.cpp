@@ -6,16 +6,18 @@
 
 #include "machvm/c_api_call.h"
 #include "machvm/page.h"
+#include "machvm/self_pid.h"
 #include "machvm/task.h"
 
 namespace hvshim::machvm {
 
 TaskTarget resolve_task(mach_port_t port) {
+  if (port == kTaskSelfName) return {TaskTarget::self, 0};  // nearly every call
   auto ref = port_lookup(port);
   if (!ref) return {};
   if (ref->kind == PortKind::task_self) return {TaskTarget::self, 0};
   if (ref->kind == PortKind::remote_task) {
-    if (ref->pid == getpid()) return {TaskTarget::self, 0};
+    if (ref->pid == self_pid()) return {TaskTarget::self, 0};
     return {TaskTarget::remote, ref->pid};
   }
   return {};
@@ -90,7 +92,7 @@ HVSHIM_EXPORT kern_return_t task_for_pid(mach_port_name_t target_tport, int pid,
         if (kern_return_t kr = require_self(target_tport, "task_for_pid"); kr != KERN_SUCCESS) return kr;
         if (!t) return fail(KERN_INVALID_ARGUMENT, "t is NULL");
         if (pid <= 0) return fail(KERN_FAILURE, "pid {} is not a process we can control", pid);
-        if (pid == getpid()) {
+        if (pid == mv::self_pid()) {
           *t = kTaskSelfName;
           return KERN_SUCCESS;
         }

@@ -75,10 +75,9 @@ void give_child_private_copies() {
       e.obj->shared_with_other_process = true;
       continue;
     }
-    auto vp = e.obj->view_pieces.find(e.view);
-    if (vp != e.obj->view_pieces.end() && --vp->second == 0) e.obj->view_pieces.erase(vp);
+    e.obj->drop_view_piece(e.view);
     e.obj = copy;
-    copy->view_pieces[e.view]++;
+    copy->add_view_piece(e.view);
   }
 }
 

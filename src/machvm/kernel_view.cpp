@@ -9,6 +9,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "machvm/self_pid.h"
+
 namespace hvshim::machvm {
 
 namespace {
@@ -126,13 +128,13 @@ void kernel_view_reset_after_fork() {
 }
 
 std::optional<KernelVma> kernel_vma_at_or_after(pid_t pid, uint64_t addr, bool want_name) {
-  if (pid == 0 || pid == getpid()) {
+  if (pid == 0 || pid == self_pid()) {
     std::lock_guard lk(g_mu);
     if (g_query_works) {
-      if (g_self_fd < 0 || g_self_pid != getpid()) {
+      if (g_self_fd < 0 || g_self_pid != self_pid()) {
         if (g_self_fd >= 0) close(g_self_fd);
         g_self_fd = open_maps(0);
-        g_self_pid = getpid();
+        g_self_pid = self_pid();
       }
       if (g_self_fd >= 0) {
         bool unsupported = false;

@@ -10,8 +10,10 @@
 #include <vector>
 
 #include "common/log.h"
+#include "machvm/arena.h"
 #include "machvm/fail.h"
 #include "machvm/page.h"
+#include "machvm/self_pid.h"
 #include "machvm/sys.h"
 
 namespace hvshim::machvm {
@@ -30,61 +32,7 @@ int create_memfd(const char* name) {
   return fd;
 }
 
-// Sparse: an arena's size costs nothing until pages are touched. Sharing
-// one fd between many objects keeps us far from RLIMIT_NOFILE.
-constexpr uint64_t kArenaCapacity = 1ULL << 40;
 std::atomic<uint64_t> g_next_id{1};
-}  // namespace
-
-class Arena {
- public:
-  int fd = -1;
-  pid_t pid = 0;
-  uint64_t dev = 0, ino = 0;
-  ~Arena() {
-    if (fd >= 0) close(fd);
-  }
-  // First fit over freed ranges, then bump.
-  bool take(uint64_t size, uint64_t& off) {
-    std::lock_guard lk(mu);
-    for (auto it = free.begin(); it != free.end(); ++it) {
-      if (it->second >= size) {
-        off = it->first;
-        uint64_t rest = it->second - size;
-        free.erase(it);
-        if (rest) free.emplace(off + size, rest);
-        return true;
-      }
-    }
-    if (bump + size > kArenaCapacity || bump + size < bump) return false;
-    off = bump;
-    bump += size;
-    return true;
-  }
-  void give_back(uint64_t off, uint64_t size) {
-    std::lock_guard lk(mu);
-    auto [it, ok] = free.emplace(off, size);
-    (void)ok;
-    if (auto next = std::next(it); next != free.end() && it->first + it->second == next->first) {
-      it->second += next->second;
-      free.erase(next);
-    }
-    if (it != free.begin()) {
-      auto prev = std::prev(it);
-      if (prev->first + prev->second == it->first) {
-        prev->second += it->second;
-        free.erase(it);
-      }
-    }
-  }
-
- private:
-  std::mutex mu;
-  std::map<uint64_t, uint64_t> free;
-  uint64_t bump = 0;
-};
-
-namespace {
 std::mutex g_arena_mu;
 std::shared_ptr<Arena> g_arena;
 
@@ -94,18 +42,14 @@ kern_return_t new_arena(std::shared_ptr<Arena>& out) {
     int e = errno;
     return fail(sys::resource_code(e), "memfd_create: {}", errno_text(e));
   }
-  if (sys::ftruncate(fd, static_cast<off_t>(kArenaCapacity)) != 0) {
+  if (sys::ftruncate(fd, static_cast<off_t>(Arena::kCapacity)) != 0) {
     int e = errno;
     close(fd);
     return fail(sys::resource_code(e), "ftruncate(memfd): {}", errno_text(e));
   }
-  auto a = std::make_shared<Arena>();
-  a->fd = fd;
-  a->pid = getpid();
   struct stat st {};
   fstat(fd, &st);
-  a->dev = st.st_dev;
-  a->ino = st.st_ino;
+  auto a = std::make_shared<Arena>(fd, self_pid(), st.st_dev, st.st_ino);
   out = std::move(a);
   return KERN_SUCCESS;
 }
@@ -125,12 +69,19 @@ void retire_arena() {
 }
 }  // namespace testing
 
+std::shared_ptr<MemObject> MemObject::make() {
+  // One allocation for the object and its count (the constructor is
+  // private, so make_shared cannot call it directly).
+  struct Made : MemObject {};
+  return std::make_shared<Made>();
+}
+
 kern_return_t MemObject::create_anonymous(uint64_t size, std::shared_ptr<MemObject>& out) {
-  std::shared_ptr<MemObject> o(new MemObject());
+  std::shared_ptr<MemObject> o = make();
   o->size_ = size;
   o->id_ = g_next_id.fetch_add(1);
-  o->owner_pid_ = getpid();
-  if (size > kArenaCapacity / 4) {
+  o->owner_pid_ = self_pid();
+  if (size > Arena::kCapacity / 4) {
     // Very large objects get their own file so they never fragment an arena.
     int fd = create_memfd("hvshim-machvm-large");
     if (fd < 0) {
@@ -153,7 +104,7 @@ kern_return_t MemObject::create_anonymous(uint64_t size, std::shared_ptr<MemObje
   }
   std::lock_guard lk(g_arena_mu);
   for (int attempt = 0; attempt < 2; ++attempt) {
-    if (!g_arena || g_arena->pid != getpid()) {
+    if (!g_arena || g_arena->pid != self_pid()) {
       kern_return_t kr = new_arena(g_arena);
       if (kr != KERN_SUCCESS) return kr;
     }
@@ -173,12 +124,12 @@ kern_return_t MemObject::create_anonymous(uint64_t size, std::shared_ptr<MemObje
 }
 
 std::shared_ptr<MemObject> MemObject::from_file(int fd, bool writable, uint64_t file_size) {
-  std::shared_ptr<MemObject> o(new MemObject());
+  std::shared_ptr<MemObject> o = make();
   o->fd_ = fd;
   o->owns_fd_ = true;
   o->size_ = file_size;
   o->id_ = g_next_id.fetch_add(1);
-  o->owner_pid_ = getpid();
+  o->owner_pid_ = self_pid();
   o->anonymous_ = false;
   o->writable_ = writable;
   struct stat st {};
@@ -189,22 +140,47 @@ std::shared_ptr<MemObject> MemObject::from_file(int fd, bool writable, uint64_t 
 }
 
 MemObject::~MemObject() {
-  bool ours = owner_pid_ == getpid() && !shared_with_other_process.load();
+  bool ours = owner_pid_ == self_pid() && !shared_with_other_process.load();
   if (arena_) {
-    if (ours) {
-      // Give the pages to the kernel now and the offsets back to the arena.
-      if (fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(base_),
-                    static_cast<off_t>(size_)) == 0)
-        arena_->give_back(base_, size_);
-    }
+    if (ours) arena_->give_back(base_, size_);
   } else if (owns_fd_ && fd_ >= 0) {
     close(fd_);
   }
 }
 
 bool MemObject::sole_user() const {
-  return anonymous_ && owner_pid_ == getpid() && !shared_with_other_process.load() && entry_refs.load() == 0 &&
-         view_pieces.size() <= 1 && !mapped_twice_in_a_view;
+  return anonymous_ && owner_pid_ == self_pid() && !shared_with_other_process.load() && entry_refs.load() == 0 &&
+         map_views() <= 1 && !mapped_twice_in_a_view;
+}
+
+void MemObject::add_view_piece(uint64_t view) {
+  if (first_view_pieces_ > 0 && first_view_ == view) {
+    ++first_view_pieces_;
+    return;
+  }
+  for (auto& [v, n] : more_views_)
+    if (v == view) {
+      ++n;
+      return;
+    }
+  if (first_view_pieces_ == 0) {
+    first_view_ = view;
+    first_view_pieces_ = 1;
+  } else {
+    more_views_.emplace_back(view, 1);
+  }
+}
+
+void MemObject::drop_view_piece(uint64_t view) {
+  if (first_view_pieces_ > 0 && first_view_ == view) {
+    --first_view_pieces_;
+    return;
+  }
+  for (auto it = more_views_.begin(); it != more_views_.end(); ++it)
+    if (it->first == view) {
+      if (--it->second == 0) more_views_.erase(it);
+      return;
+    }
 }
 
 kern_return_t MemObject::discard(uint64_t off, uint64_t len) {

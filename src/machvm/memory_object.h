@@ -7,7 +7,8 @@
 
 #include <atomic>
 #include <cstdint>
-#include <map>
+#include <utility>
+#include <vector>
 #include <memory>
 #include <mutex>
 
@@ -47,9 +48,11 @@ class MemObject {
   // Independent views of the object: map-entry pieces per mapping operation,
   // plus memory entries. Maintained under the task lock; drives the `shared`
   // bit and share_mode of vm_region.
-  std::map<uint64_t, int> view_pieces;
+  void add_view_piece(uint64_t view);
+  void drop_view_piece(uint64_t view);
+  int map_views() const { return (first_view_pieces_ > 0) + static_cast<int>(more_views_.size()); }
   std::atomic<int> entry_refs{0};
-  int views() const { return static_cast<int>(view_pieces.size()) + entry_refs; }
+  int views() const { return map_views() + entry_refs; }
 
   // Another process maps these pages too (SHARE inheritance): never give
   // the pages back, the other side still uses them.
@@ -75,6 +78,7 @@ class MemObject {
 
  private:
   MemObject() = default;
+  static std::shared_ptr<MemObject> make();
   std::shared_ptr<Arena> arena_;
   int fd_ = -1;
   bool owns_fd_ = false;
@@ -82,6 +86,10 @@ class MemObject {
   uint64_t size_ = 0;
   uint64_t id_ = 0;
   uint64_t dev_ = 0, ino_ = 0;
+  // Pieces per view; almost every object has one view, kept inline.
+  uint64_t first_view_ = 0;
+  int first_view_pieces_ = 0;
+  std::vector<std::pair<uint64_t, int>> more_views_;
   pid_t owner_pid_ = 0;
   bool anonymous_ = true;
   bool writable_ = true;

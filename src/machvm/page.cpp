@@ -7,10 +7,12 @@
 
 namespace hvshim::machvm {
 
+#if !defined(__x86_64__) && !defined(__i386__)
 uint64_t page_size() {
   static const uint64_t ps = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   return ps;
 }
+#endif
 
 uint64_t user_va_end() {
 #if defined(__x86_64__)

@@ -8,7 +8,12 @@
 
 namespace hvshim::machvm {
 
+#if defined(__x86_64__) || defined(__i386__)
+// x86 has one base page size; asked on every call, so no lookup.
+constexpr uint64_t page_size() { return 4096; }
+#else
 uint64_t page_size();
+#endif
 inline uint64_t page_mask() { return page_size() - 1; }
 inline uint64_t page_trunc(uint64_t a) { return a & ~page_mask(); }
 inline bool page_round(uint64_t a, uint64_t& out) {

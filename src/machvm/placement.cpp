@@ -264,7 +264,9 @@ kern_return_t place(Task& t, const PlaceRequest& r, uint64_t& out) {
     t.map.insert(std::move(e));
     p += pc.len;
   }
-  t.map.simplify(at, at + len);
+  // Entries only merge within one view: a fresh view has no neighbour to
+  // merge with, only its own pieces.
+  if (r.view || r.pieces.size() > 1) t.map.simplify(at, at + len);
   out = at;
   return KERN_SUCCESS;
 }

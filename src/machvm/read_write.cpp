@@ -15,6 +15,7 @@
 #include "machvm/object_source.h"
 #include "machvm/page.h"
 #include "machvm/placement.h"
+#include "machvm/self_pid.h"
 #include "machvm/sys.h"
 #include "machvm/vm_ops.h"
 
@@ -46,7 +47,7 @@ kern_return_t copy_plain(Task& t, uint64_t dst, uint64_t src, uint64_t size) {
   uint64_t done = 0;
   while (done < size) {
     iovec l{reinterpret_cast<void*>(dst + done), size - done}, r{reinterpret_cast<void*>(src + done), size - done};
-    ssize_t n = process_vm_readv(getpid(), &l, 1, &r, 1, 0);
+    ssize_t n = process_vm_readv(self_pid(), &l, 1, &r, 1, 0);
     if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
       std::memmove(reinterpret_cast<void*>(dst + done), reinterpret_cast<const void*>(src + done), size - done);
       return KERN_SUCCESS;

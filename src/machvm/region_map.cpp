@@ -10,29 +10,38 @@ uint64_t RegionMap::new_view_id() {
 }
 
 RegionMap::iterator RegionMap::find(uint64_t addr) {
-  auto it = m_.upper_bound(addr);
-  if (it == m_.begin()) return m_.end();
-  --it;
-  return addr < it->second.end ? it : m_.end();
+  auto it = first_ending_after(addr);
+  return it != m_.end() && it->second.start <= addr ? it : m_.end();
 }
 
 RegionMap::iterator RegionMap::first_ending_after(uint64_t addr) {
+  // Entries are disjoint and sorted, so h is the answer exactly when it
+  // ends above addr and the entry before it does not.
+  if (hint_ok_) {
+    auto h = hint_;
+    for (int k = 0; k < 2 && h != m_.end(); ++k, ++h)
+      if (h->second.end > addr && (h == m_.begin() || std::prev(h)->second.end <= addr)) {
+        hint_ = h;
+        return h;
+      }
+  }
   auto it = m_.upper_bound(addr);
   if (it != m_.begin()) {
     auto prev = std::prev(it);
-    if (prev->second.end > addr) return prev;
+    if (prev->second.end > addr) it = prev;
   }
+  hint_ = it;
+  hint_ok_ = it != m_.end();
   return it;
 }
 
 void RegionMap::ref(const Entry& e) {
-  if (e.obj) e.obj->view_pieces[e.view]++;
+  if (e.obj) e.obj->add_view_piece(e.view);
 }
 
 void RegionMap::unref(const Entry& e) {
   if (!e.obj) return;
-  auto it = e.obj->view_pieces.find(e.view);
-  if (it != e.obj->view_pieces.end() && --it->second == 0) e.obj->view_pieces.erase(it);
+  e.obj->drop_view_piece(e.view);
 }
 
 void RegionMap::split(uint64_t addr) {
@@ -65,7 +74,14 @@ void RegionMap::erase(uint64_t start, uint64_t end) {
   while (it != m_.end() && it->second.start < end) {
     unref(it->second);
     it = m_.erase(it);
+    hint_ok_ = false;
   }
+}
+
+void RegionMap::erase(iterator it) {
+  unref(it->second);
+  m_.erase(it);
+  hint_ok_ = false;
 }
 
 void RegionMap::insert(Entry e) {
@@ -87,6 +103,7 @@ void RegionMap::simplify(uint64_t start, uint64_t end) {
       it->second.end = next->second.end;
       unref(next->second);
       m_.erase(next);
+      hint_ok_ = false;
       continue;
     }
     it = next;

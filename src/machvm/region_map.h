@@ -53,6 +53,7 @@ class RegionMap {
   bool covered(uint64_t start, uint64_t end);
   // Remove entries inside [start, end) (call clip first).
   void erase(uint64_t start, uint64_t end);
+  void erase(iterator it);
   void insert(Entry e);
   // Merge neighbours around [start, end) that XNU would coalesce.
   void simplify(uint64_t start, uint64_t end);
@@ -65,6 +66,11 @@ class RegionMap {
   static void unref(const Entry& e);
   static bool mergeable(const Entry& a, const Entry& b);
   Map m_;
+  // The last lookup's answer: walks ask for the entry after the previous
+  // one, which this answers without descending the tree. Dropped whenever
+  // an entry is erased (the only change that invalidates an iterator).
+  iterator hint_;
+  bool hint_ok_ = false;
 };
 
 }  // namespace hvshim::machvm

@@ -132,6 +132,42 @@ TEST(Region, ResidentCountOfAHugeSparseRegion) {
   mach_vm_deallocate(mach_task_self(), a + size / 2, size / 2);
 }
 
+TEST(Region, LongWalksSeeEveryRegionOnceAfterChanges) {
+  // Region lookups remember their last answer; every change of the table
+  // must show up in the next walk. 2000 one-page regions of alternating
+  // protection, walked, thinned out and merged, walked again.
+  const uint64_t n = 2000;
+  mach_vm_address_t base = 0;
+  ASSERT_KR(KERN_SUCCESS, mach_vm_allocate(mach_task_self(), &base, n * page(), VM_FLAGS_ANYWHERE));
+  for (uint64_t k = 1; k < n; k += 2)
+    ASSERT_KR(KERN_SUCCESS, mach_vm_protect(mach_task_self(), base + k * page(), page(), FALSE, VM_PROT_READ));
+  auto walk = [&] {
+    std::vector<std::pair<uint64_t, vm_prot_t>> seen;
+    mach_vm_address_t a = base;
+    while (a < base + n * page()) {
+      mach_vm_size_t s = 0;
+      kern_return_t kr;
+      auto info = basic_info(a, s, &kr);
+      if (kr != KERN_SUCCESS || a >= base + n * page()) break;
+      seen.emplace_back((a - base) / page(), info.protection);
+      a += s;
+    }
+    return seen;
+  };
+  auto first = walk();
+  ASSERT_EQ(first.size(), n);
+  for (uint64_t k = 0; k < n; ++k) EXPECT_EQ(first[k].second, k & 1 ? VM_PROT_READ : VM_PROT_DEFAULT);
+  // Every fourth region goes, and the read-only ones become writable again
+  // (merging with their writable neighbours where those remain).
+  for (uint64_t k = 0; k < n; k += 4) ASSERT_KR(KERN_SUCCESS, mach_vm_deallocate(mach_task_self(), base + k * page(), page()));
+  for (uint64_t k = 1; k < n; k += 2)
+    ASSERT_KR(KERN_SUCCESS, mach_vm_protect(mach_task_self(), base + k * page(), page(), FALSE, VM_PROT_DEFAULT));
+  auto second = walk();
+  ASSERT_EQ(second.size(), n / 4) << "runs of three pages between the holes";
+  for (uint64_t i = 0; i < second.size(); ++i) EXPECT_EQ(second[i].first, 4 * i + 1);
+  mach_vm_deallocate(mach_task_self(), base, n * page());
+}
+
 TEST(RegionRecurse, ShortAndFullSubmapInfo) {
   Alloc al(2 * page());
   mach_vm_address_t r = al.addr;

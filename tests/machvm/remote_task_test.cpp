@@ -14,7 +14,12 @@ struct Child {
   int go[2] = {-1, -1};
   char* shared = nullptr;  // the child's buffer (same address in both)
   Child() {
-    shared = static_cast<char*>(mmap(nullptr, 2 * page(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    // A PROT_NONE page below, so the kernel cannot merge the buffer's VMA
+    // with whatever anonymous mapping happens to lie next to it (the region
+    // the child reports must be exactly the buffer's page).
+    char* m = static_cast<char*>(mmap(nullptr, 3 * page(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    mprotect(m, page(), PROT_NONE);
+    shared = m + page();
     std::strcpy(shared, "child memory");
     mprotect(shared + page(), page(), PROT_READ);
     EXPECT_EQ(pipe(go), 0);
@@ -33,7 +38,7 @@ struct Child {
     waitpid(pid, &st, 0);
     close(go[0]);
     close(go[1]);
-    munmap(shared, 2 * page());
+    munmap(shared - page(), 3 * page());
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   }
 };
