@@ -272,8 +272,11 @@ void Space::undo_released_write(uint64_t alias_page, const std::vector<uint8_t>&
   if (!g) return;
   auto e = pages_.lookup(*g);
   if (e && !(e->perms & kPermWrite) && before.size() == kPageSize) {
-    // Byte by byte, so host writes elsewhere in the page since are kept.
-    auto* p = reinterpret_cast<uint8_t*>(alias_page);
+    // Through the caller's mapping of the page: the alias may be
+    // write-protected again, and a vCPU thread faulting on its own
+    // userfaultfd would wait forever. Byte by byte, so host writes
+    // elsewhere in the page since are kept.
+    auto* p = reinterpret_cast<uint8_t*>(e->hva);
     for (size_t i = 0; i < kPageSize; ++i)
       if (p[i] != before[i]) p[i] = before[i];
   }
