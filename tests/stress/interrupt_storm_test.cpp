@@ -44,6 +44,9 @@ TEST_F(InterruptStormTest, KickedVcpusKeepRunningAndExitCleanly) {
   ASSERT_EQ(hv_vm_map(counters.data(), kCounters, counters.size(), HV_MEMORY_READ | HV_MEMORY_WRITE), HV_SUCCESS);
   std::vector<VcpuStats> stats(kVcpus);
   std::atomic<bool> stop{false};
+  // Kickers stop (and are joined) before the vCPUs may be destroyed: a kick
+  // at a destroyed vCPU is rightly HV_BAD_ARGUMENT.
+  std::atomic<bool> stop_kicks{false};
   std::atomic<uint64_t> kicks{0};
 
   auto vcpu_main = [&](int n) {
@@ -96,7 +99,7 @@ TEST_F(InterruptStormTest, KickedVcpusKeepRunningAndExitCleanly) {
     std::mt19937 rng(100 + n);
     std::vector<hv_vcpuid_t> ids;
     for (auto& s : stats) ids.push_back(s.id.load());
-    while (!stop.load()) {
+    while (!stop_kicks.load()) {
       // A burst of kicks at one or all vCPUs, then a pause of up to 0.5 ms,
       // so the guest also gets stretches of undisturbed time.
       const int burst = 1 + rng() % 8;
@@ -141,8 +144,9 @@ TEST_F(InterruptStormTest, KickedVcpusKeepRunningAndExitCleanly) {
       before[n] = c;
     }
   }
-  stop = true;
+  stop_kicks = true;
   for (auto& t : kickers) t.join();
+  stop = true;
   // A hung run can only be ended by kicks; keep sending them while joining.
   std::atomic<bool> joined{false};
   std::thread unsticker([&] {
