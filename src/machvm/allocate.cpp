@@ -62,6 +62,13 @@ kern_return_t vm_allocate(uint64_t& addr, uint64_t size, int flags) {
 
   Piece piece;
   if (kern_return_t kr = new_anonymous_piece(len, flags & VM_FLAGS_PURGABLE, piece); kr != KERN_SUCCESS) return kr;
+  const unsigned tag = (static_cast<unsigned>(flags) >> 24) & 0xff;
+  if (anywhere && !mask) {
+    Task& t = self_task();
+    std::lock_guard lk(t.mu);
+    return place_anywhere(t, std::move(piece), VM_PROT_DEFAULT, VM_PROT_ALL, VM_INHERIT_DEFAULT, tag,
+                          flags & VM_FLAGS_PERMANENT, addr);
+  }
 
   PlaceRequest r;
   r.addr = start;
@@ -69,7 +76,7 @@ kern_return_t vm_allocate(uint64_t& addr, uint64_t size, int flags) {
   r.anywhere = anywhere;
   r.overwrite = flags & VM_FLAGS_OVERWRITE;
   r.pieces.push_back(std::move(piece));
-  r.tag = (static_cast<unsigned>(flags) >> 24) & 0xff;
+  r.tag = tag;
   r.permanent = flags & VM_FLAGS_PERMANENT;
   Task& t = self_task();
   std::lock_guard lk(t.mu);
@@ -99,10 +106,13 @@ kern_return_t vm_deallocate(uint64_t addr, uint64_t size) {
     }
     // Part of an object that stays alive and nobody else views: its pages
     // here are unreachable now (decided before the entry goes).
-    const bool give_back = it->second.obj.use_count() > 1 && it->second.obj->sole_user();
-    Piece released{it->second.obj, it->second.obj_off, it->second.size()};
-    t.map.erase(it);
-    if (give_back && released.obj.use_count() > 1) released.obj->discard(released.off, released.len);
+    if (it->second.obj.use_count() > 1 && it->second.obj->sole_user()) {
+      Piece released{it->second.obj, it->second.obj_off, it->second.size()};
+      t.map.erase(it);
+      if (released.obj.use_count() > 1) released.obj->discard(released.off, released.len);
+    } else {
+      t.map.erase(it);
+    }
     return KERN_SUCCESS;
   }
   // XNU keeps permanent entries but strips their access.

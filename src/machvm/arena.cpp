@@ -15,14 +15,18 @@ Arena::~Arena() {
 }
 
 bool Arena::take(uint64_t size, uint64_t& off) {
-  std::lock_guard lk(mu_);
   for (int pass = 0; pass < 2; ++pass) {
     for (auto it = free_.begin(); it != free_.end(); ++it) {
       if (it->second >= size) {
         off = it->first;
-        uint64_t rest = it->second - size;
-        free_.erase(it);
-        if (rest) free_.emplace(off + size, rest);
+        const uint64_t rest = it->second - size;
+        // The rest keeps the node (no allocation on this path).
+        auto node = free_.extract(it);
+        if (rest) {
+          node.key() = off + size;
+          node.mapped() = rest;
+          free_.insert(std::move(node));
+        }
         return true;
       }
     }
@@ -38,7 +42,6 @@ bool Arena::take(uint64_t size, uint64_t& off) {
 }
 
 void Arena::give_back(uint64_t off, uint64_t size) {
-  std::lock_guard lk(mu_);
   pending_.emplace_back(off, size);
   pending_bytes_ += size;
   if (pending_bytes_ >= kBatchBytes || pending_.size() >= kBatchRanges) punch_pending();

@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <vector>
 
 namespace hvshim::machvm {
@@ -24,6 +23,9 @@ class Arena {
   const pid_t pid;  // the process that created it, the only one that hands out or frees ranges
   const uint64_t dev, ino;
 
+  // Both below are called with the arenas' lock held (memory_object.cpp's:
+  // one lock for all arenas, so an allocation takes it once).
+
   // A range of zero pages: first fit over released ranges, then fresh ones.
   bool take(uint64_t size, uint64_t& off);
 
@@ -39,7 +41,6 @@ class Arena {
   void punch_pending();  // lock held
   void add_free(uint64_t off, uint64_t size);
 
-  std::mutex mu_;
   std::map<uint64_t, uint64_t> free_;  // punched: zero pages again
   std::vector<std::pair<uint64_t, uint64_t>> pending_;
   uint64_t pending_bytes_ = 0;

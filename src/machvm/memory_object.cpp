@@ -33,7 +33,7 @@ int create_memfd(const char* name) {
 }
 
 std::atomic<uint64_t> g_next_id{1};
-std::mutex g_arena_mu;
+std::mutex g_arena_mu;  // the current arena and every arena's free lists
 std::shared_ptr<Arena> g_arena;
 
 kern_return_t new_arena(std::shared_ptr<Arena>& out) {
@@ -142,7 +142,10 @@ std::shared_ptr<MemObject> MemObject::from_file(int fd, bool writable, uint64_t 
 MemObject::~MemObject() {
   bool ours = owner_pid_ == self_pid() && !shared_with_other_process.load();
   if (arena_) {
-    if (ours) arena_->give_back(base_, size_);
+    if (ours) {
+      std::lock_guard lk(g_arena_mu);
+      arena_->give_back(base_, size_);
+    }
   } else if (owns_fd_ && fd_ >= 0) {
     close(fd_);
   }

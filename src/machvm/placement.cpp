@@ -196,6 +196,36 @@ void mark_self_aliases(const std::vector<Piece>& pieces) {
 }
 }  // namespace
 
+kern_return_t place_anywhere(Task& t, Piece pc, vm_prot_t cur, vm_prot_t max, vm_inherit_t inherit, unsigned tag,
+                             bool permanent, uint64_t& out) {
+  void* m = sys::mmap(nullptr, pc.len, to_posix_prot(cur), MAP_SHARED, pc.obj->fd(),
+                      static_cast<off_t>(pc.obj->base() + pc.off));
+  if (m == MAP_FAILED) {
+    int e = errno;
+    return fail(sys::resource_code(e, true), "no room for {:#x} bytes: {}", pc.len, errno_text(e));
+  }
+  const uint64_t at = reinterpret_cast<uint64_t>(m);
+  if (inherit == VM_INHERIT_NONE && sys::madvise(m, pc.len, MADV_DONTFORK) != 0) {
+    int e = errno;
+    ::munmap(m, pc.len);
+    return fail(sys::resource_code(e), "madvise(DONTFORK) [{:#x}, {:#x}): {}", at, at + pc.len, errno_text(e));
+  }
+  Entry e;
+  e.start = at;
+  e.end = at + pc.len;
+  e.cur = cur;
+  e.max = max;
+  e.inherit = inherit;
+  e.tag = tag;
+  e.permanent = permanent;
+  e.obj = std::move(pc.obj);
+  e.obj_off = pc.off;
+  e.view = RegionMap::new_view_id();  // a fresh view: no neighbour can merge with it
+  t.map.insert(std::move(e));
+  out = at;
+  return KERN_SUCCESS;
+}
+
 kern_return_t place(Task& t, const PlaceRequest& r, uint64_t& out) {
   const uint64_t len = total_len(r);
   uint64_t align = 0;
@@ -203,22 +233,12 @@ kern_return_t place(Task& t, const PlaceRequest& r, uint64_t& out) {
   if (len == 0 || len > user_va_end()) return fail(KERN_NO_SPACE, "size {:#x} does not fit the address space", len);
 
   uint64_t at = 0;
-  if (r.anywhere && !(r.use_hint && r.addr) && align == page_size() && r.pieces.size() == 1) {
-    // The common vm_allocate case: let the kernel pick and map in one call.
+  if (r.anywhere && !(r.use_hint && r.addr) && align == page_size() && r.pieces.size() == 1 && !r.view) {
     const Piece& pc = r.pieces[0];
-    void* m = sys::mmap(nullptr, pc.len, to_posix_prot(pc.cur >= 0 ? pc.cur : r.cur), MAP_SHARED, pc.obj->fd(),
-                        static_cast<off_t>(pc.obj->base() + pc.off));
-    if (m == MAP_FAILED) {
-      int e = errno;
-      return fail(sys::resource_code(e, true), "no room for {:#x} bytes: {}", len, errno_text(e));
-    }
-    at = reinterpret_cast<uint64_t>(m);
-    if (r.inherit == VM_INHERIT_NONE && sys::madvise(m, len, MADV_DONTFORK) != 0) {
-      int e = errno;
-      ::munmap(m, len);
-      return fail(sys::resource_code(e), "madvise(DONTFORK) [{:#x}, {:#x}): {}", at, at + len, errno_text(e));
-    }
-  } else if (r.anywhere) {
+    return place_anywhere(t, pc, pc.cur >= 0 ? pc.cur : r.cur, pc.max >= 0 ? pc.max : r.max, r.inherit, r.tag,
+                          r.permanent, out);
+  }
+  if (r.anywhere) {
     kern_return_t kr = r.use_hint && r.addr ? reserve_from_hint(t, r.addr, len, align, at)
                                             : reserve_kernel_choice(len, align, at);
     if (kr != KERN_SUCCESS) return kr;

@@ -32,4 +32,10 @@ struct PlaceRequest {
 // holds the new entries; on failure nothing visible changed.
 kern_return_t place(Task& t, const PlaceRequest& r, uint64_t& out);
 
+// place()'s common case, callable without building a request (what most
+// mach_vm_allocate calls are): ANYWHERE, no hint, no alignment, one piece;
+// the kernel picks the address and maps the piece in one call.
+kern_return_t place_anywhere(Task& t, Piece pc, vm_prot_t cur, vm_prot_t max, vm_inherit_t inherit, unsigned tag,
+                             bool permanent, uint64_t& out);
+
 }  // namespace hvshim::machvm

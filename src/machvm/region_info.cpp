@@ -2,6 +2,7 @@
 // our entries as they are, other ranges from the kernel's view.
 #include <sys/mman.h>
 
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
@@ -23,23 +24,25 @@ unsigned tag_of(const KernelVma& v) {
   return 0;
 }
 
-// Everything region info reports, whichever side it came from.
+// Everything region info reports, whichever side it came from. No default
+// member values: the fill functions set every field, and a zeroing pass
+// first costs a measurable part of a region walk step.
 struct Info {
-  uint64_t start = 0, end = 0;
-  vm_prot_t cur = 0, max = 0;
-  vm_inherit_t inherit = VM_INHERIT_DEFAULT;
-  bool shared = false;
-  uint64_t offset = 0;
-  vm_behavior_t behavior = VM_BEHAVIOR_DEFAULT;
-  unsigned short wired = 0;
-  unsigned tag = 0;
-  unsigned ref_count = 1;
-  bool external = false;
-  bool cow = false;
-  uint64_t obj_id = 0;
-  const MemObject* obj = nullptr;  // ours: valid while the lock is held
-  uint64_t obj_off = 0;
-  uint64_t vma_start = 0, vma_end = 0;  // foreign
+  uint64_t start, end;
+  vm_prot_t cur, max;
+  vm_inherit_t inherit;
+  bool shared;
+  uint64_t offset;
+  vm_behavior_t behavior;
+  unsigned short wired;
+  unsigned tag;
+  unsigned ref_count;
+  bool external;
+  bool cow;
+  uint64_t obj_id;
+  const MemObject* obj;  // ours: valid while the lock is held
+  uint64_t obj_off;
+  uint64_t vma_start, vma_end;  // foreign
   uint64_t resident_pages() const {
     return obj ? resident_ours(*obj, obj_off, start, end) : resident_foreign(vma_start, vma_end, start, end);
   }
@@ -50,28 +53,31 @@ struct Info {
   }
 };
 
-Info from_entry(const Entry& e) {
-  Info i;
+// Filled member by member in place: a whole Info built elsewhere and copied
+// in is reloaded through wide moves that stall on the narrow stores just
+// made (most of a walk step's time).
+void fill_from_entry(Info& i, const Entry& e) {
+  const int views = e.obj->views();
   i.start = e.start;
   i.end = e.end;
   i.cur = e.cur;
   i.max = e.max;
   i.inherit = e.inherit;
-  i.shared = e.obj->views() > 1 || e.obj->shared_with_other_process;
+  i.shared = views > 1 || e.obj->shared_with_other_process;
   i.offset = e.obj_off;
   i.behavior = e.behavior;
   i.wired = e.wired;
   i.tag = e.tag;
-  i.ref_count = static_cast<unsigned>(std::max(1, e.obj->views()));
+  i.ref_count = static_cast<unsigned>(std::max(1, views));
   i.external = !e.obj->anonymous();
+  i.cow = false;
   i.obj_id = e.obj->id();
   i.obj = e.obj.get();
   i.obj_off = e.obj_off;
-  return i;
+  i.vma_start = i.vma_end = 0;
 }
 
-Info from_vma(const KernelVma& v, uint64_t s, uint64_t e) {
-  Info i;
+void fill_from_vma(Info& i, const KernelVma& v, uint64_t s, uint64_t e) {
   i.start = s;
   i.end = e;
   i.cur = v.prot;
@@ -79,24 +85,32 @@ Info from_vma(const KernelVma& v, uint64_t s, uint64_t e) {
   i.inherit = v.shared ? VM_INHERIT_SHARE : VM_INHERIT_COPY;
   i.shared = v.shared;
   i.offset = v.file_offset + (s - v.start);
+  i.behavior = VM_BEHAVIOR_DEFAULT;
+  i.wired = 0;
   i.tag = tag_of(v);
+  i.ref_count = 1;
   i.external = v.inode != 0;
   i.cow = !v.shared && v.inode != 0;
   i.obj_id = v.inode;
+  i.obj = nullptr;
+  i.obj_off = 0;
   i.vma_start = v.start;
   i.vma_end = v.end;
-  return i;
 }
 
 // The region containing addr, else the next one above it.
 bool find_region(Task& t, uint64_t addr, Info& out) {
   auto it = t.map.first_ending_after(addr);
   const Entry* ours = it == t.map.end() ? nullptr : &it->second;
+  if (ours && ours->start <= addr) {  // a walk's usual step
+    fill_from_entry(out, *ours);
+    return true;
+  }
   uint64_t prev_end = 0;
   if (it != t.map.begin()) prev_end = std::prev(it)->second.end;
   // No gap before our entry: nothing of the kernel's can come first.
   if (ours && ours->start <= std::max(addr, prev_end)) {
-    out = from_entry(*ours);
+    fill_from_entry(out, *ours);
     return true;
   }
   auto v = kernel_vma_at_or_after(0, std::max(addr, prev_end), true);
@@ -111,16 +125,54 @@ bool find_region(Task& t, uint64_t addr, Info& out) {
     uint64_t s = vma.start > prev_end ? vma.start : prev_end;
     uint64_t e = ours && ours->start < vma.end ? ours->start : vma.end;
     if (s < e && (!ours || s < ours->start)) {
-      out = from_vma(vma, s, e);
+      fill_from_vma(out, vma, s, e);
       return true;
     }
   }
   if (!ours) return false;
-  out = from_entry(*ours);
+  fill_from_entry(out, *ours);
   return true;
 }
 
+// Stores one field of a Darwin info structure straight into the caller's
+// buffer (building the packed struct on the stack and copying it costs a
+// store-forwarding stall per field).
+template <class T>
+void put(int* info, size_t offset, T value) {
+  std::memcpy(reinterpret_cast<char*>(info) + offset, &value, sizeof value);
+}
+
 }  // namespace
+
+namespace {
+void put_basic64(int* info, vm_prot_t cur, vm_prot_t max, vm_inherit_t inh, bool shared, uint64_t offset,
+                 vm_behavior_t behavior, unsigned short wired) {
+  using B = vm_region_basic_info_64;
+  put(info, offsetof(B, protection), cur);
+  put(info, offsetof(B, max_protection), max);
+  put(info, offsetof(B, inheritance), inh);
+  put(info, offsetof(B, shared), boolean_t{shared});
+  put(info, offsetof(B, reserved), boolean_t{0});
+  put(info, offsetof(B, offset), memory_object_offset_t{offset});
+  put(info, offsetof(B, behavior), behavior);
+  put(info, offsetof(B, user_wired_count), wired);
+  put(info, offsetof(B, user_wired_count) + 2, static_cast<unsigned short>(0));  // padding, as a zeroed struct
+}
+}  // namespace
+
+bool region_basic64_in_ours(uint64_t& addr, uint64_t& size, int* info) {
+  Task& t = self_task();
+  std::lock_guard lk(t.mu);
+  auto it = t.map.first_ending_after(addr);
+  if (it == t.map.end() || it->second.start > addr) return false;
+  const Entry& e = it->second;
+  const int views = e.obj->views();
+  put_basic64(info, e.cur, e.max, e.inherit, views > 1 || e.obj->shared_with_other_process, e.obj_off, e.behavior,
+              e.wired);
+  addr = e.start;
+  size = e.end - e.start;
+  return true;
+}
 
 kern_return_t vm_region(uint64_t& addr, uint64_t& size, int flavor, int* info, unsigned& count) {
   unsigned need = 0;
@@ -138,20 +190,10 @@ kern_return_t vm_region(uint64_t& addr, uint64_t& size, int flavor, int* info, u
   Info i;
   if (!find_region(t, addr, i)) return fail(KERN_INVALID_ADDRESS, "no region at or above {:#x}", addr);
   switch (flavor) {
-    case VM_REGION_BASIC_INFO_64: {
-      vm_region_basic_info_64 b{};
-      b.protection = i.cur;
-      b.max_protection = i.max;
-      b.inheritance = i.inherit;
-      b.shared = i.shared;
-      b.reserved = 0;
-      b.offset = i.offset;
-      b.behavior = i.behavior;
-      b.user_wired_count = i.wired;
-      std::memcpy(info, &b, sizeof b);
+    case VM_REGION_BASIC_INFO_64:
+      put_basic64(info, i.cur, i.max, i.inherit, i.shared, i.offset, i.behavior, i.wired);
       count = VM_REGION_BASIC_INFO_COUNT_64;
       break;
-    }
     case VM_REGION_BASIC_INFO: {
       vm_region_basic_info b{};
       b.protection = i.cur;

@@ -19,11 +19,16 @@ RegionMap::iterator RegionMap::first_ending_after(uint64_t addr) {
   // ends above addr and the entry before it does not.
   if (hint_ok_) {
     auto h = hint_;
-    for (int k = 0; k < 2 && h != m_.end(); ++k, ++h)
-      if (h->second.end > addr && (h == m_.begin() || std::prev(h)->second.end <= addr)) {
-        hint_ = h;
-        return h;
+    if (h->second.end > addr) {
+      if (h == m_.begin() || std::prev(h)->second.end <= addr) return h;
+    } else {
+      auto n = std::next(h);  // the entry before n is h, which ends at or below addr
+      if (n == m_.end()) return n;
+      if (n->second.end > addr) {
+        hint_ = n;
+        return n;
       }
+    }
   }
   auto it = m_.upper_bound(addr);
   if (it != m_.begin()) {

@@ -28,6 +28,9 @@ uint64_t mincore_count(uint64_t s, uint64_t e) {
   return n;
 }
 
+// Regions of ours above this are counted over their data extents only.
+constexpr uint64_t kExtentsAbove = 64ULL << 20;
+
 // Above this, mincore's one byte per page costs more than reading smaps.
 constexpr uint64_t kMincoreLimit = 1ULL << 30;
 
@@ -57,6 +60,8 @@ uint64_t smaps_rss_pages(uint64_t vma_start) {
 }  // namespace
 
 uint64_t resident_ours(const MemObject& obj, uint64_t off, uint64_t start, uint64_t end) {
+  // Small regions: one mincore is cheaper than finding the extents.
+  if (end - start <= kExtentsAbove) return mincore_count(start, end);
   const uint64_t base = obj.base() + off, lim = base + (end - start);
   uint64_t n = 0;
   for (uint64_t p = base; p < lim;) {

@@ -51,6 +51,9 @@ kern_return_t vm_write(uint64_t addr, uint64_t src, uint64_t count);
 kern_return_t vm_copy(uint64_t src, uint64_t size, uint64_t dst);
 
 kern_return_t vm_region(uint64_t& addr, uint64_t& size, int flavor, int* info, unsigned& count);
+// VM_REGION_BASIC_INFO_64 when addr lies in one of our entries; false (and
+// nothing written) otherwise, for vm_region to answer.
+bool region_basic64_in_ours(uint64_t& addr, uint64_t& size, int* info);
 kern_return_t vm_region_recurse(uint64_t& addr, uint64_t& size, unsigned& depth, int* info, unsigned& count,
                                 bool legacy32);
 kern_return_t vm_page_info(uint64_t addr, int flavor, int* info, unsigned& count);
