@@ -13,20 +13,21 @@ namespace hvbench {
 
 namespace {
 
-// Never destroyed: the detached thread sleeps on the condition variable
-// until the process ends, and destroying it at exit() waits for that
-// sleeper forever (glibc's pthread_cond_destroy).
 struct State {
   std::mutex mu;
   std::condition_variable cv;
+  const char* group = nullptr;  // armed while non-null
+  std::chrono::steady_clock::time_point deadline;
+  unsigned seconds = 0;
 };
-State& st() {
+
+// Never destroyed: the detached thread waits on the condition variable
+// until the process ends, and glibc's pthread_cond_destroy (run by a static
+// destructor at exit) would wait for that waiter forever.
+State& state() {
   static State* s = new State;
   return *s;
 }
-const char* g_group = nullptr;  // armed while non-null
-std::chrono::steady_clock::time_point g_deadline;
-unsigned g_seconds = 0;
 
 void run() {
   // Signals are for the threads that run guests (the library's vCPU kicks
@@ -34,17 +35,18 @@ void run() {
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
-  std::unique_lock lk(st().mu);
+  State& s = state();
+  std::unique_lock lk(s.mu);
   for (;;) {
-    if (!g_group) {
-      st().cv.wait(lk);
+    if (!s.group) {
+      s.cv.wait(lk);
       continue;
     }
-    const char* armed = g_group;
-    if (st().cv.wait_until(lk, g_deadline) == std::cv_status::timeout && g_group == armed &&
-        std::chrono::steady_clock::now() >= g_deadline) {
+    const char* armed = s.group;
+    if (s.cv.wait_until(lk, s.deadline) == std::cv_status::timeout && s.group == armed &&
+        std::chrono::steady_clock::now() >= s.deadline) {
       fprintf(stderr, "hvbench: case group %s did not finish within %u s (--group-timeout); aborting\n", armed,
-              g_seconds);
+              s.seconds);
       fflush(stderr);
       _exit(3);
     }
@@ -54,23 +56,26 @@ void run() {
 }  // namespace
 
 void watchdog_start(unsigned seconds) {
-  std::lock_guard lk(st().mu);
-  if (g_seconds || !seconds) return;
-  g_seconds = seconds;
+  State& s = state();
+  std::lock_guard lk(s.mu);
+  if (s.seconds || !seconds) return;
+  s.seconds = seconds;
   std::thread(run).detach();
 }
 
 void watchdog_arm(const char* group) {
-  std::lock_guard lk(st().mu);
-  g_group = group;
-  g_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(g_seconds);
-  st().cv.notify_all();
+  State& s = state();
+  std::lock_guard lk(s.mu);
+  s.group = group;
+  s.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(s.seconds);
+  s.cv.notify_all();
 }
 
 void watchdog_disarm() {
-  std::lock_guard lk(st().mu);
-  g_group = nullptr;
-  st().cv.notify_all();
+  State& s = state();
+  std::lock_guard lk(s.mu);
+  s.group = nullptr;
+  s.cv.notify_all();
 }
 
 }  // namespace hvbench
