@@ -44,7 +44,7 @@ struct Config {
   unsigned touch_rounds = 5;               // fresh memory per round (first touch), 3 re-touches each
   unsigned space_mappings = 1024;          // space_switch: mappings per space
   unsigned switch_iters = 1000;
-  unsigned mach_iters = 2000;              // mach_allocate
+  unsigned mach_blocks = 20;               // mach_allocate: blocks of 1 000 cycles
   uint64_t mach_copy_bytes = 64ull << 20;  // mach_copy_64m, mach_read_64m
   unsigned mach_copy_iters = 20;
   unsigned region_count = 10000;           // mach_region_walk_10k

@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
     cfg.refault_iters = 20;
     cfg.touch_rounds = 2;
     cfg.switch_iters = 100;
-    cfg.mach_iters = 200;
+    cfg.mach_blocks = 3;
     cfg.mach_copy_iters = 3;
     cfg.region_walks = 3;
   }
