@@ -5,42 +5,22 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
+#include <mutex>
+#include <vector>
+
+#include "common/procmap_query.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23  // Linux 5.14; older headers lack it
 #endif
-#include <mutex>
-#include <vector>
-#include <algorithm>
 
 namespace hvshim::kvm {
 
 namespace {
-
-// PROCMAP_QUERY (Linux 6.11): the VMA covering an address, without parsing
-// /proc/self/maps. Written out because Debian 12's uapi headers predate it.
-struct ProcmapQuery {
-  uint64_t size;
-  uint64_t query_flags;
-  uint64_t query_addr;
-  uint64_t vma_start;
-  uint64_t vma_end;
-  uint64_t vma_flags;
-  uint64_t vma_page_size;
-  uint64_t vma_offset;
-  uint64_t inode;
-  uint32_t dev_major;
-  uint32_t dev_minor;
-  uint32_t vma_name_size;
-  uint32_t build_id_size;
-  uint64_t vma_name_addr;
-  uint64_t build_id_addr;
-};
-constexpr unsigned long kProcmapQuery = _IOWR('f', 17, ProcmapQuery);
-constexpr uint64_t kVmaShared = 0x08;
 
 struct Vma {
   uint64_t start = 0, end = 0, page_size = 0;
@@ -64,14 +44,14 @@ int maps_fd() {
 bool query_vma_fast(uint64_t addr, Vma* out, bool* unsupported) {
   int fd = maps_fd();
   if (fd < 0) return *unsupported = true, false;
-  ProcmapQuery q{};
+  procmap::Query q{};
   q.size = sizeof q;
   q.query_addr = addr;
-  if (ioctl(fd, kProcmapQuery, &q) != 0) {
+  if (ioctl(fd, procmap::kIoctl, &q) != 0) {
     *unsupported = errno == ENOTTY || errno == EINVAL;
     return false;
   }
-  *out = {q.vma_start, q.vma_end, q.vma_page_size, (q.vma_flags & kVmaShared) != 0};
+  *out = {q.vma_start, q.vma_end, q.vma_page_size, (q.vma_flags & procmap::kShared) != 0};
   return true;
 }
 
@@ -92,13 +72,6 @@ bool query_vma_slow(uint64_t addr, Vma* out) {
   }
   fclose(f);
   return found;
-}
-
-bool covering_shared_vma(uint64_t addr, uint64_t len) {
-  Vma v;
-  bool unsupported = false;
-  if (!query_vma_fast(addr, &v, &unsupported) && !(unsupported && query_vma_slow(addr, &v))) return false;
-  return v.shared && v.page_size == 4096 && v.start <= addr && addr + len <= v.end;
 }
 
 // Maps into the alias the pages the caller's mapping already has in memory.
@@ -136,17 +109,13 @@ Result<SharedRange> shared_range_at(uint64_t addr) {
   return SharedRange{v.start, v.end};
 }
 
-Result<uint64_t> make_shared_alias(uint64_t addr, uint64_t len) {
-  // mremap with old size 0 duplicates a shared mapping and refuses private
-  // ones at once, which keeps the common private case to one syscall.
-  void* a = mremap(reinterpret_cast<void*>(addr), 0, len, MREMAP_MAYMOVE);
-  if (a == MAP_FAILED) return Error{errno, "mremap(alias)"};
+Result<uint64_t> make_shared_alias(const SharedRange& in, uint64_t addr, uint64_t len) {
   // mremap would also extend past the end of the caller's mapping (into
   // file pages the caller does not map there): the range must lie in one.
-  if (!covering_shared_vma(addr, len)) {
-    munmap(a, len);
-    return Error{EINVAL, "mremap(alias)"};
-  }
+  if (addr < in.start || addr + len > in.end) return Error{EINVAL, "mremap(alias)"};
+  // Old size 0 duplicates a shared mapping instead of moving it.
+  void* a = mremap(reinterpret_cast<void*>(addr), 0, len, MREMAP_MAYMOVE);
+  if (a == MAP_FAILED) return Error{errno, "mremap(alias)"};
   madvise(a, len, MADV_DONTFORK);
   populate_resident(addr, reinterpret_cast<uint64_t>(a), len);
   return reinterpret_cast<uint64_t>(a);

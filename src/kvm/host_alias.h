@@ -9,19 +9,18 @@
 
 namespace hvshim::kvm {
 
-// Maps [addr, addr+len) a second time, sharing its pages. Works only when
-// the whole range lies in one MAP_SHARED mapping of 4 KiB pages; private or
-// split ranges fail (EINVAL), so callers fall back to using `addr` itself.
-// The alias is not inherited by fork children (MADV_DONTFORK). Pages the
-// caller's mapping has in memory are mapped into the alias at once.
-Result<uint64_t> make_shared_alias(uint64_t addr, uint64_t len);
-
 // The host mapping (VMA) holding addr, when it is shared memory in 4 KiB
 // pages (the only kind an alias can be made of); EINVAL otherwise.
 struct SharedRange {
   uint64_t start = 0, end = 0;
 };
 Result<SharedRange> shared_range_at(uint64_t addr);
+
+// Maps [addr, addr+len), which must lie inside `in` (from shared_range_at),
+// a second time, sharing its pages. The alias is not inherited by fork
+// children (MADV_DONTFORK). Pages the caller's mapping has in memory are
+// mapped into the alias at once.
+Result<uint64_t> make_shared_alias(const SharedRange& in, uint64_t addr, uint64_t len);
 void drop_alias(uint64_t alias, uint64_t len);
 
 }  // namespace hvshim::kvm

@@ -9,33 +9,13 @@
 #include <cstring>
 #include <mutex>
 
+#include "common/procmap_query.h"
+
 #include "machvm/self_pid.h"
 
 namespace hvshim::machvm {
 
 namespace {
-
-// Linux UAPI <linux/fs.h> (6.11); spelled out because build hosts may have
-// older headers than the kernel they run on.
-struct procmap_query_abi {
-  uint64_t size;
-  uint64_t query_flags;
-  uint64_t query_addr;
-  uint64_t vma_start;
-  uint64_t vma_end;
-  uint64_t vma_flags;
-  uint64_t vma_page_size;
-  uint64_t vma_offset;
-  uint64_t inode;
-  uint32_t dev_major;
-  uint32_t dev_minor;
-  uint32_t vma_name_size;
-  uint32_t build_id_size;
-  uint64_t vma_name_addr;
-  uint64_t build_id_addr;
-};
-constexpr unsigned long kProcmapQuery = _IOWR('f', 17, struct procmap_query_abi);
-constexpr uint64_t kQR = 0x01, kQW = 0x02, kQX = 0x04, kQShared = 0x08, kCoveringOrNext = 0x10;
 
 std::mutex g_mu;
 int g_self_fd = -1;
@@ -52,25 +32,25 @@ int open_maps(pid_t pid) {
 }
 
 std::optional<KernelVma> query(int fd, uint64_t addr, bool want_name, bool& unsupported) {
-  procmap_query_abi q{};
+  procmap::Query q{};
   char name[4096];
   q.size = sizeof q;
-  q.query_flags = kCoveringOrNext;
+  q.query_flags = procmap::kCoveringOrNext;
   q.query_addr = addr;
   if (want_name) {
     q.vma_name_addr = reinterpret_cast<uintptr_t>(name);
     q.vma_name_size = sizeof name;
   }
-  if (ioctl(fd, kProcmapQuery, &q) != 0) {
+  if (ioctl(fd, procmap::kIoctl, &q) != 0) {
     if (errno != ENOENT) unsupported = true;
     return std::nullopt;
   }
   KernelVma v;
   v.start = q.vma_start;
   v.end = q.vma_end;
-  v.prot = ((q.vma_flags & kQR) ? VM_PROT_READ : 0) | ((q.vma_flags & kQW) ? VM_PROT_WRITE : 0) |
-           ((q.vma_flags & kQX) ? VM_PROT_EXECUTE : 0);
-  v.shared = q.vma_flags & kQShared;
+  v.prot = ((q.vma_flags & procmap::kRead) ? VM_PROT_READ : 0) | ((q.vma_flags & procmap::kWrite) ? VM_PROT_WRITE : 0) |
+           ((q.vma_flags & procmap::kExec) ? VM_PROT_EXECUTE : 0);
+  v.shared = q.vma_flags & procmap::kShared;
   v.file_offset = q.vma_offset;
   v.inode = q.inode;
   v.dev_major = q.dev_major;

@@ -6,33 +6,11 @@
 
 #include <cerrno>
 
+#include "common/procmap_query.h"
+
 namespace hvbench {
 
 namespace {
-
-// Linux UAPI struct procmap_query (<linux/fs.h>, 6.11). Spelled out: the
-// build host's headers may predate the kernel the benchmark runs on.
-struct ProcmapQuery {
-  uint64_t size;
-  uint64_t query_flags;
-  uint64_t query_addr;
-  uint64_t vma_start;
-  uint64_t vma_end;
-  uint64_t vma_flags;
-  uint64_t vma_page_size;
-  uint64_t vma_offset;
-  uint64_t inode;
-  uint32_t dev_major;
-  uint32_t dev_minor;
-  uint32_t vma_name_size;
-  uint32_t build_id_size;
-  uint64_t vma_name_addr;
-  uint64_t build_id_addr;
-};
-static_assert(sizeof(ProcmapQuery) == 104);
-constexpr unsigned long kProcmapQuery = _IOWR('f', 17, ProcmapQuery);
-constexpr uint64_t kCoveringOrNext = 0x10;
-constexpr uint64_t kVmaRead = 1, kVmaWrite = 2, kVmaExec = 4;
 
 // Parses the hex number at p, advancing p; false if there is none.
 bool hex(const char*& p, const char* end, uint64_t& v) {
@@ -86,19 +64,19 @@ bool maps_in_range(uint64_t lo, uint64_t hi, std::string& buf, std::vector<Vma>&
 }
 
 bool procmap_query(int fd, uint64_t addr, Vma& out, bool* unsupported) {
-  ProcmapQuery q{};
+  hvshim::procmap::Query q{};
   q.size = sizeof q;
-  q.query_flags = kCoveringOrNext;
+  q.query_flags = hvshim::procmap::kCoveringOrNext;
   q.query_addr = addr;
-  if (ioctl(fd, kProcmapQuery, &q) != 0) {
+  if (ioctl(fd, hvshim::procmap::kIoctl, &q) != 0) {
     if (errno != ENOENT) *unsupported = true;
     return false;
   }
   out.start = q.vma_start;
   out.end = q.vma_end;
-  out.r = q.vma_flags & kVmaRead;
-  out.w = q.vma_flags & kVmaWrite;
-  out.x = q.vma_flags & kVmaExec;
+  out.r = q.vma_flags & hvshim::procmap::kRead;
+  out.w = q.vma_flags & hvshim::procmap::kWrite;
+  out.x = q.vma_flags & hvshim::procmap::kExec;
   return true;
 }
 
