@@ -152,8 +152,8 @@ bool Space::only_loosens(uint64_t lo, uint64_t hi, const std::vector<Extent>& af
   return !before.empty();
 }
 
-std::optional<AliasPiece> Space::make_alias(uint64_t hva, uint64_t gpa, uint64_t size) {
-  auto alias = kvm::make_shared_alias(hva, size);
+std::optional<AliasPiece> Space::make_alias(const kvm::SharedRange& in, uint64_t hva, uint64_t gpa, uint64_t size) {
+  auto alias = kvm::make_shared_alias(in, hva, size);
   if (!alias) return std::nullopt;
   AliasPiece p{gpa, size, hva, *alias};
   auto reg = router_->uffd().register_wp(*alias, size);
@@ -213,12 +213,10 @@ bool Space::promote_run(uint64_t at) {
   // The run around `at`: contiguous in guest and host addresses, inside
   // that one host mapping, not aliased yet.
   uint64_t lo_limit = at - (hva_at - vma->start), hi_limit = at + (vma->end - hva_at);
-  auto hva_of = [&](const Extent& x, uint64_t g) { return x.hva + (g - x.gpa); };
   uint64_t lo = e->gpa, hi = e->end();
   while (lo > lo_limit) {
     auto l = pages_.extent_at(lo - 1);
-    if (!l || hva_of(*l, lo - 1) + kPageSize != hva_at - (at - lo) || !aliases_.in(lo - 1, lo).empty())
-      break;
+    if (!l || l->hva + l->size != hva_at - (at - lo) || !aliases_.in(lo - 1, lo).empty()) break;
     lo = l->gpa;
   }
   while (hi < hi_limit) {
@@ -229,7 +227,7 @@ bool Space::promote_run(uint64_t at) {
   lo = std::max(lo, lo_limit);
   hi = std::min(hi, hi_limit);
   uint64_t hva_lo = hva_at - (at - lo);
-  auto piece = make_alias(hva_lo, lo, hi - lo);
+  auto piece = make_alias(*vma, hva_lo, lo, hi - lo);
   if (!piece) return false;
   // Pages that may not be written are protected before KVM can reach them.
   for (const auto& x : pages_.extents_in(lo, hi)) {

@@ -14,6 +14,7 @@
 #include "hvapi/slot_plan.h"
 #include "hvapi/slot_table.h"
 #include "hvapi/wp/alias_table.h"
+#include "kvm/host_alias.h"
 #include "kvm/result.h"
 #include "kvm/system.h"
 #include "kvm/vm.h"
@@ -76,7 +77,7 @@ class Space {
   // Installs a plan; on any failure undoes what it did and reports it.
   hv_return_t apply(const SlotPlan& plan);
   // An alias of [hva, hva+size) registered with the router, or none.
-  std::optional<AliasPiece> make_alias(uint64_t hva, uint64_t gpa, uint64_t size);
+  std::optional<AliasPiece> make_alias(const kvm::SharedRange& in, uint64_t hva, uint64_t gpa, uint64_t size);
   // Moves the shared-memory pages of [gpa, gpa+size) onto write-protectable
   // aliases (done when a range first loses write access: mappings never
   // protected cost nothing extra).

@@ -90,7 +90,6 @@ void FaultRouter::on_fault(const kvm::UserfaultMsg& m) {
   std::shared_ptr<VcpuFaultSlot> slot;
   {
     std::lock_guard lk(mu_);
-    ++stats_.messages;
     auto it = slots_.find(m.tid);
     if (it != slots_.end()) slot = it->second;
     log::trace("wp router: {} fault at {:#x} by tid {}{}", m.write ? "write" : "read", m.address, m.tid,
@@ -111,14 +110,10 @@ void FaultRouter::on_fault(const kvm::UserfaultMsg& m) {
     slot->post_hoc.push_back(page);
     slot->before.push_back(std::move(snap));
     log::trace("wp router: {:#x} released, a kernel access of tid {} (post hoc)", page, m.tid);
-    std::lock_guard g(mu_);
-    ++stats_.post_hoc;
     return;
   }
   slot->fault_addr.store(m.address);
   syscall(SYS_tgkill, getpid(), slot->tid, slot->kick_signal);
-  std::lock_guard g(mu_);
-  ++stats_.kicks;
 }
 
 void FaultRouter::demote(uint64_t page) {
@@ -130,7 +125,6 @@ void FaultRouter::demote(uint64_t page) {
     demoted_.push_back(page);
     demoted_count_.store(demoted_.size());
   }
-  ++stats_.demotions;
   if (auto st = uffd_.wake(page, kPage); !st) log::error("wp router: wake {:#x}: {}", page, st.error().describe());
 }
 
@@ -200,11 +194,6 @@ void FaultRouter::undemote(uint64_t alias, uint64_t len) {
     return true;
   });
   demoted_count_.store(demoted_.size());
-}
-
-FaultRouter::Stats FaultRouter::stats() const {
-  std::lock_guard lk(mu_);
-  return stats_;
 }
 
 }  // namespace hvshim::hv

@@ -88,12 +88,6 @@ class FaultRouter {
   // The range becomes writable: demoted pages in it get their access back.
   void undemote(uint64_t alias, uint64_t len);
 
-  // Counters for tests and hvshim-info.
-  struct Stats {
-    uint64_t messages = 0, kicks = 0, demotions = 0, post_hoc = 0;
-  };
-  Stats stats() const;
-
  private:
   explicit FaultRouter(kvm::Userfault uffd, int stop_fd) : uffd_(std::move(uffd)), stop_fd_(stop_fd) {}
   void loop();
@@ -110,7 +104,6 @@ class FaultRouter {
   std::map<pid_t, std::shared_ptr<VcpuFaultSlot>> slots_;
   std::vector<uint64_t> demoted_;
   std::atomic<size_t> demoted_count_{0};
-  Stats stats_;
 };
 
 }  // namespace hvshim::hv
