@@ -3,6 +3,7 @@
 #define HVSHIM_MACH_MACH_H
 
 #include <mach/boolean.h>
+#include <mach/mach_types.h>
 #include <mach/kern_return.h>
 #include <mach/port.h>
 #include <mach/message.h>
@@ -24,5 +25,8 @@
 #include <mach/host_priv.h>
 #include <mach/mach_vm.h>
 #include <mach/vm_map.h>
+#include <mach/mach_host.h>
+#include <mach/mig_errors.h>
+#include <mach/mach_error.h>
 
 #endif

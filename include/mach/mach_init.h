@@ -2,7 +2,7 @@
 #ifndef HVSHIM_MACH_MACH_INIT_H
 #define HVSHIM_MACH_MACH_INIT_H
 
-#include <mach/port.h>
+#include <mach/mach_types.h>
 #include <mach/vm_page_size.h>
 
 #ifdef __cplusplus

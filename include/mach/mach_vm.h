@@ -2,19 +2,18 @@
 #ifndef HVSHIM_MACH_MACH_VM_H
 #define HVSHIM_MACH_MACH_VM_H
 
+/* What the SDK's generated interface header includes (string.h among
+ * them: programs call memset after including only this), plus
+ * <mach/mach_error.h>, so mach_error_string needs no other include. */
+#include <string.h>
+#include <mach/ndr.h>
 #include <mach/boolean.h>
 #include <mach/kern_return.h>
+#include <mach/mach_types.h>
 #include <mach/message.h>
+#include <mach/mig_errors.h>
 #include <mach/port.h>
-#include <mach/vm_types.h>
-#include <mach/vm_prot.h>
-#include <mach/vm_inherit.h>
-#include <mach/vm_behavior.h>
-#include <mach/vm_sync.h>
-#include <mach/vm_attributes.h>
-#include <mach/vm_purgable.h>
-#include <mach/vm_region.h>
-#include <mach/memory_object_types.h>
+#include <mach/mach_error.h>
 
 #ifdef __cplusplus
 extern "C" {

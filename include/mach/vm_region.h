@@ -9,6 +9,7 @@
 #include <mach/vm_types.h>
 #include <mach/message.h>
 #include <mach/memory_object_types.h>
+#include <mach/vm_param.h>
 
 /* Darwin lays these structures out with 4-byte packing; so must we, or the
  * 64-bit offset fields move and the *_COUNT values stop matching. */

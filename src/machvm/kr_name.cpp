@@ -1,6 +1,6 @@
 #include "machvm/kr_name.h"
 
-#include <mach/message.h>
+#include <mach/mig_errors.h>
 
 namespace hvshim::machvm {
 

@@ -10,4 +10,7 @@ int ht_inc_hv_types(void);
 int ht_inc_hypervisor(void);
 int ht_inc_hvshim(void);
 int ht_clash(void);
+int ht_mach_vm_only(void);
+int ht_mach_values(void);
+int ht_mach_clash(void);
 #endif

@@ -115,6 +115,9 @@ int main()
 	HT_CHECK(ht_inc_hypervisor() == 67);
 	HT_CHECK(ht_inc_hvshim() == 1 + (int)sizeof(const char *));
 	HT_CHECK(ht_clash() == 0);
+	HT_CHECK(ht_mach_vm_only() == 5);
+	HT_CHECK(ht_mach_values() == 0);
+	HT_CHECK(ht_mach_clash() == 3);
 
 	if (ht_failures == 0)
 		printf("header checks (C++, __cplusplus=%ld): OK\n", (long)__cplusplus);

@@ -130,7 +130,7 @@ TEST(Allocate, InvalidTaskIsInvalidDest) {
 TEST(Allocate, TagIsReportedByRegion) {
   mach_vm_address_t a = 0;
   ASSERT_KR(KERN_SUCCESS, mach_vm_allocate(mach_task_self(), &a, page(),
-                                          VM_FLAGS_ANYWHERE | VM_MAKE_TAG(VM_MEMORY_APPLICATION_SPECIFIC_3)));
+                                          VM_FLAGS_ANYWHERE | VM_MAKE_TAG((VM_MEMORY_APPLICATION_SPECIFIC_1 + 2))));
   vm_region_extended_info_data_t x{};
   mach_msg_type_number_t count = VM_REGION_EXTENDED_INFO_COUNT;
   mach_vm_address_t r = a;
@@ -138,7 +138,7 @@ TEST(Allocate, TagIsReportedByRegion) {
   mach_port_t obj;
   ASSERT_KR(KERN_SUCCESS, mach_vm_region(mach_task_self(), &r, &s, VM_REGION_EXTENDED_INFO,
                                         reinterpret_cast<vm_region_info_t>(&x), &count, &obj));
-  EXPECT_EQ(x.user_tag, static_cast<unsigned>(VM_MEMORY_APPLICATION_SPECIFIC_3));
+  EXPECT_EQ(x.user_tag, static_cast<unsigned>((VM_MEMORY_APPLICATION_SPECIFIC_1 + 2)));
   mach_vm_deallocate(mach_task_self(), a, page());
 }
 

@@ -28,7 +28,9 @@ const char* kHeaders[] = {"mach/mach.h",        "mach/mach_vm.h",     "mach/vm_m
                           "mach/vm_behavior.h", "mach/vm_sync.h",     "mach/vm_purgable.h",   "mach/memory_object_types.h",
                           "mach/vm_types.h",    "mach/vm_page_size.h", "mach/vm_param.h",     "mach/mach_init.h",
                           "mach/mach_port.h",   "mach/mach_traps.h",  "mach/host_priv.h",     "mach/mach_host.h",
-                          "mach/message.h",     "mach/port.h",        "mach/boolean.h",       "mach/vm_attributes.h"};
+                          "mach/message.h",     "mach/port.h",        "mach/boolean.h",       "mach/vm_attributes.h",
+                          "mach/mach_types.h",  "mach/error.h",       "mach/mach_error.h",    "mach/mig_errors.h",
+                          "mach/ndr.h",         "mach/mach_time.h"};
 
 TEST(MachHeaders, EachCompilesAsStrictC) {
   for (const char* h : kHeaders) EXPECT_EQ(compile("c", h), 0) << h;
