@@ -90,6 +90,11 @@ kern_return_t vm_allocate(uint64_t& addr, uint64_t size, int flags) {
 
 kern_return_t vm_deallocate(uint64_t addr, uint64_t size) {
   if (size == 0) return KERN_SUCCESS;
+  if (addr > UINT64_MAX - size) return fail(KERN_INVALID_ARGUMENT, "[{:#x}, +{:#x}) wraps", addr, size);
+  // An end that only wraps when rounded up to a page is XNU's historical
+  // success: nothing is removed (vm_allocation.c checks nine such ranges).
+  uint64_t rounded_end = 0;
+  if (!page_round(addr + size, rounded_end) || rounded_end == 0) return KERN_SUCCESS;
   PageRange r;
   if (!page_range(addr, size, r)) return fail(KERN_INVALID_ARGUMENT, "[{:#x}, +{:#x}) wraps", addr, size);
   // Nothing of ours lives beyond the user address space.

@@ -46,13 +46,24 @@ kern_return_t vm_map(uint64_t& addr, const MapArgs& a) {
     } else if (((cur | max) & e.prot) != (cur | max)) {
       return fail(KERN_INVALID_RIGHT, "cur {:#x}/max {:#x} exceed the entry's protection {:#x}", cur, max, e.prot);
     }
-    uint64_t start = e.data_offset + a.offset;
+    // XNU measures the offset from the entry's first page, and from the
+    // caller's first byte (the entry's data offset) only when the caller
+    // asks for the data address back.
+    const bool data_addr = a.flags & (VM_FLAGS_RETURN_DATA_ADDR | VM_FLAGS_RETURN_4K_DATA_ADDR);
+    uint64_t start = a.offset + (data_addr ? e.data_offset : 0);
     if (start < a.offset || start + a.size < start || start + a.size > e.size)
       return fail(KERN_INVALID_ARGUMENT, "offset {:#x} + size {:#x} exceed the entry ({:#x} bytes)", a.offset, a.size,
                   e.size - e.data_offset);
     uint64_t ms = page_trunc(start), me = 0;
     page_round(start + a.size, me);
-    data_off = start - ms;
+    data_off = data_addr ? start - ms : 0;
+    if (e.whole) {
+      // A copy map is mapped whole, whatever part was asked for.
+      ms = 0;
+      me = e.size;
+    } else if (!data_addr && (a.offset & page_mask())) {
+      return fail(KERN_INVALID_ARGUMENT, "offset {:#x} is not page aligned (no VM_FLAGS_RETURN_DATA_ADDR)", a.offset);
+    }
     pieces = slice_pieces(e.pieces, ms, me);
     if (a.copy) {
       Piece p;
@@ -85,7 +96,7 @@ kern_return_t vm_map(uint64_t& addr, const MapArgs& a) {
   std::lock_guard lk(t.mu);
   uint64_t at = 0;
   if (kern_return_t kr = place(t, r, at); kr != KERN_SUCCESS) return kr;
-  addr = at + ((a.flags & (VM_FLAGS_RETURN_DATA_ADDR | VM_FLAGS_RETURN_4K_DATA_ADDR)) ? data_off : 0);
+  addr = at + data_off;
   return KERN_SUCCESS;
 }
 

@@ -50,8 +50,7 @@ kern_return_t vm_make_memory_entry(uint64_t& size, uint64_t offset, vm_prot_t pe
     if (!ref) return fail(MACH_SEND_INVALID_RIGHT, "parent {:#x} is not a name in this IPC space", parent);
     if (ref->kind != PortKind::mem_entry) return fail(KERN_INVALID_ARGUMENT, "parent {:#x} is not a memory entry", parent);
     parent_entry = ref->entry;
-    if (parent_entry->is_copy && !(perm & (MAP_MEM_NAMED_CREATE | MAP_MEM_VM_COPY | MAP_MEM_VM_SHARE)))
-      return fail(KERN_INVALID_ARGUMENT, "parent {:#x} is a copy entry", parent);
+    if (parent_entry->whole) return fail(KERN_INVALID_ARGUMENT, "parent {:#x} is a copy entry", parent);
   }
 
   if (perm & MAP_MEM_ONLY) {
@@ -77,8 +76,15 @@ kern_return_t vm_make_memory_entry(uint64_t& size, uint64_t offset, vm_prot_t pe
     if ((perm & MAP_MEM_PURGABLE) && !(prot & VM_PROT_WRITE))
       return fail(KERN_INVALID_ARGUMENT, "a purgeable entry must be writable");
     uint64_t len = 0;
-    if (!page_round(size, len) || len > user_va_end())
-      return fail(KERN_FAILURE, "size {:#x} exceeds the largest anonymous object", size);
+    if (!page_round(size, len)) {
+      // A size that rounds up to 0 makes an empty object, as XNU's
+      // round_page(size) did: mapping any of it is KERN_INVALID_ARGUMENT.
+      size = 0;
+      e->own_pieces();
+      handle = port_add_entry(std::move(e));
+      return KERN_SUCCESS;
+    }
+    if (len > user_va_end()) return fail(KERN_FAILURE, "size {:#x} exceeds the largest anonymous object", size);
     Piece p;
     if (kern_return_t kr = new_anonymous_piece(len, perm & MAP_MEM_PURGABLE, p); kr != KERN_SUCCESS) return kr;
     e->pieces.push_back(std::move(p));
@@ -91,6 +97,18 @@ kern_return_t vm_make_memory_entry(uint64_t& size, uint64_t offset, vm_prot_t pe
     Task& t = self_task();
     std::lock_guard lk(t.mu);
     auto segs = segments(t, r.start, r.end);
+    // Without VM_SHARE or VM_COPY XNU extracts a single object and stops
+    // after the first map entry: what follows it, a hole included, is
+    // simply not part of the entry.
+    const bool single_object = !(perm & (MAP_MEM_VM_SHARE | MAP_MEM_VM_COPY));
+    if (single_object && !segs.empty() && segs.front().kind != Segment::hole) {
+      for (size_t i = 1; i < segs.size(); ++i)
+        if (segs[i].kind == Segment::hole) {
+          r.end = segs[i].start;
+          segs.resize(i);
+          break;
+        }
+    }
     for (const Segment& s : segs) {
       if (s.kind == Segment::hole)
         return fail(KERN_INVALID_ADDRESS, "[{:#x}, {:#x}) is not mapped", s.start, s.end);
@@ -108,7 +126,9 @@ kern_return_t vm_make_memory_entry(uint64_t& size, uint64_t offset, vm_prot_t pe
       if (kern_return_t kr = snapshot_piece(t, r.start, r.end, p); kr != KERN_SUCCESS) return kr;
       e->pieces.push_back(std::move(p));
       e->is_copy = true;
+      e->whole = true;
     } else {
+      e->whole = perm & MAP_MEM_VM_SHARE;
       if (kern_return_t kr = share_pieces(t, r.start, r.end, e->pieces); kr != KERN_SUCCESS) return kr;
       if (!(perm & MAP_MEM_VM_SHARE)) keep_first_object(e->pieces);
       if (prot & VM_PROT_WRITE)
@@ -116,9 +136,11 @@ kern_return_t vm_make_memory_entry(uint64_t& size, uint64_t offset, vm_prot_t pe
           if (!p.obj->writable()) return fail(KERN_PROTECTION_FAILURE, "the file is open read-only");
     }
     e->size = total(e->pieces);
+    // The size handed back counts from the caller's first byte with
+    // MAP_MEM_USE_DATA_ADDR, from the first page otherwise, to the end of
+    // the last page the entry holds.
     e->data_offset = use_data_addr ? offset - r.start : 0;
-    uint64_t covered = e->size - (offset - r.start);
-    size = use_data_addr ? std::min(size, covered) : e->size;
+    size = e->size - e->data_offset;
     if ((perm & MAP_MEM_NAMED_REUSE) && parent_entry && !e->is_copy && parent_entry->prot == e->prot &&
         parent_entry->data_offset == e->data_offset && same_pieces(parent_entry->pieces, e->pieces)) {
       port_retain(parent);
@@ -141,7 +163,7 @@ kern_return_t vm_make_memory_entry(uint64_t& size, uint64_t offset, vm_prot_t pe
     e->pieces = slice_pieces(pe.pieces, ms, me);
     e->size = me - ms;
     e->data_offset = use_data_addr ? start - ms : 0;
-    size = use_data_addr ? size : e->size;
+    size = e->size - e->data_offset;
   }
   e->own_pieces();
   handle = port_add_entry(std::move(e));

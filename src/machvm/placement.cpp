@@ -81,32 +81,85 @@ kern_return_t reserve_kernel_choice(uint64_t len, uint64_t align, uint64_t& out)
   return KERN_SUCCESS;
 }
 
-// First fit at or above hint (XNU's map search for mach_vm_map never wraps).
-kern_return_t reserve_from_hint(Task& t, uint64_t hint, uint64_t len, uint64_t align, uint64_t& out) {
-  uint64_t cand = std::max(hint, user_va_start());
+// Where ANYWHERE searches begin, as XNU's map search begins at the map's
+// low end: on macOS everything below 4 GiB is __PAGEZERO, so a 64-bit
+// process's first allocations land just above it. Linux puts its own
+// mappings (libraries, malloc arenas, stacks) near the top and the
+// executable at 0x55..., so the space above 4 GiB is normally ours.
+uint64_t anywhere_base() { return std::max<uint64_t>(1ULL << 32, user_va_start()); }
+
+uint64_t align_up(uint64_t a, uint64_t align) { return a + ((align - (a & (align - 1))) & (align - 1)); }
+
+// XNU's search for ANYWHERE: the lowest address at or above `from` whose
+// [addr, addr+len) is free, never wrapping. `map_at` claims a candidate
+// with MAP_FIXED_NOREPLACE (so a mapping another thread made meanwhile is
+// never replaced) and returns 0, EEXIST when something is there, or another
+// errno. With `track`, the search began at t.first_free and moves it past
+// the occupied run it walked over.
+template <class MapAt>
+kern_return_t first_fit(Task& t, uint64_t from, uint64_t len, uint64_t align, bool track, MapAt&& map_at,
+                        uint64_t& out) {
+  const uint64_t top = user_va_end();
+  uint64_t cand = align_up(from, align);
+  uint64_t occupied_to = from;  // [from, occupied_to) seen occupied without a gap
+  auto skip_to = [&](uint64_t start, uint64_t end) {
+    if (start <= occupied_to && end > occupied_to) occupied_to = end;
+    cand = align_up(end, align);
+  };
   for (int tries = 0; tries < 100000; ++tries) {
-    cand = (cand + align - 1) & ~(align - 1);
-    if (cand < hint || cand + len < cand || cand + len > user_va_end())
-      return fail(KERN_NO_SPACE, "no {:#x}-byte gap above {:#x}", len, hint);
-    uint64_t stop = cand + len;
-    bool clash = false;
-    for (const Segment& s : segments(t, cand, stop)) {
-      if (s.kind != Segment::hole) {
-        cand = s.end;
-        clash = true;
-        break;
-      }
+    if (cand < from || cand + len < cand || cand + len > top)
+      return fail(KERN_NO_SPACE, "no {:#x}-byte gap at or above {:#x}", len, from);
+    auto it = t.map.first_ending_after(cand);
+    if (it != t.map.end() && it->second.start < cand + len) {
+      skip_to(it->second.start, it->second.end);
+      continue;
     }
-    if (clash) continue;
-    kern_return_t kr = reserve_fixed(cand, len);
-    if (kr == KERN_SUCCESS) {
+    int e = map_at(cand);
+    if (e == 0) {
+      if (track) t.first_free = cand == occupied_to ? cand + len : occupied_to;
       out = cand;
       return KERN_SUCCESS;
     }
-    if (kr != KERN_NO_SPACE) return kr;
-    cand += page_size();  // lost a race with another mmap; look again
+    if (e != EEXIST) return fail(sys::resource_code(e), "mmap at {:#x}: {}", cand, errno_text(e));
+    auto vma = kernel_vma_at_or_after(0, cand);
+    if (vma && vma->start < cand + len)
+      skip_to(vma->start, vma->end);
+    else
+      cand += page_size();  // it went away meanwhile: look again
   }
-  return fail(KERN_NO_SPACE, "no {:#x}-byte gap above {:#x}", len, hint);
+  return fail(KERN_NO_SPACE, "no {:#x}-byte gap at or above {:#x}", len, from);
+}
+
+// 0 if the fresh mapping `m` is exactly at `at`; kernels before 4.17 treat
+// MAP_FIXED_NOREPLACE as a hint and may put it elsewhere.
+int claimed(void* m, uint64_t at, uint64_t len) {
+  if (m == MAP_FAILED) return errno;
+  if (reinterpret_cast<uint64_t>(m) == at) return 0;
+  ::munmap(m, len);
+  return EEXIST;
+}
+
+// Start of an ANYWHERE search: the hint (mach_vm_map, mach_vm_remap) or the
+// lowest address not known to be occupied.
+uint64_t search_start(Task& t, bool use_hint, uint64_t hint, bool& track) {
+  uint64_t lowest = t.map.take_lowest_erased();
+  if (lowest < t.first_free) t.first_free = lowest;
+  const uint64_t base = anywhere_base();
+  if (use_hint && hint) {
+    track = false;
+    return std::max(hint, user_va_start());
+  }
+  track = true;
+  return std::max(t.first_free, base);
+}
+
+// A PROT_NONE placeholder for [at, at+len) found by first fit.
+kern_return_t reserve_first_fit(Task& t, uint64_t from, bool track, uint64_t len, uint64_t align, uint64_t& out) {
+  return first_fit(t, from, len, align, track, [&](uint64_t at) {
+    void* m = sys::mmap(reinterpret_cast<void*>(at), len, PROT_NONE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+    return claimed(m, at, len);
+  }, out);
 }
 
 // Maps the pieces into our reservation [at, at+len) with the kernel-side
@@ -198,16 +251,23 @@ void mark_self_aliases(const std::vector<Piece>& pieces) {
 
 kern_return_t place_anywhere(Task& t, Piece pc, vm_prot_t cur, vm_prot_t max, vm_inherit_t inherit, unsigned tag,
                              bool permanent, uint64_t& out) {
-  void* m = sys::mmap(nullptr, pc.len, to_posix_prot(cur), MAP_SHARED, pc.obj->fd(),
-                      static_cast<off_t>(pc.obj->base() + pc.off));
-  if (m == MAP_FAILED) {
-    int e = errno;
-    return fail(sys::resource_code(e, true), "no room for {:#x} bytes: {}", pc.len, errno_text(e));
-  }
+  bool track = false;
+  const uint64_t from = search_start(t, false, 0, track);
+  const uint64_t first_free = t.first_free;
+  uint64_t found = 0;
+  // The piece itself goes straight into the gap: one mmap, no placeholder.
+  kern_return_t kr = first_fit(t, from, pc.len, page_size(), track, [&](uint64_t at) {
+    void* m = sys::mmap(reinterpret_cast<void*>(at), pc.len, to_posix_prot(cur), MAP_SHARED | MAP_FIXED_NOREPLACE,
+                        pc.obj->fd(), static_cast<off_t>(pc.obj->base() + pc.off));
+    return claimed(m, at, pc.len);
+  }, found);
+  if (kr != KERN_SUCCESS) return kr;
+  void* m = reinterpret_cast<void*>(found);
   const uint64_t at = reinterpret_cast<uint64_t>(m);
   if (inherit == VM_INHERIT_NONE && sys::madvise(m, pc.len, MADV_DONTFORK) != 0) {
     int e = errno;
     ::munmap(m, pc.len);
+    t.first_free = first_free;
     return fail(sys::resource_code(e), "madvise(DONTFORK) [{:#x}, {:#x}): {}", at, at + pc.len, errno_text(e));
   }
   Entry e;
@@ -239,10 +299,15 @@ kern_return_t place(Task& t, const PlaceRequest& r, uint64_t& out) {
                           r.permanent, out);
   }
   if (r.anywhere) {
-    kern_return_t kr = r.use_hint && r.addr ? reserve_from_hint(t, r.addr, len, align, at)
-                                            : reserve_kernel_choice(len, align, at);
+    bool track = false;
+    const uint64_t from = search_start(t, r.use_hint, r.addr, track);
+    const uint64_t first_free = t.first_free;
+    kern_return_t kr = reserve_first_fit(t, from, track, len, align, at);
     if (kr != KERN_SUCCESS) return kr;
-    if (kr = fill(at, len, r); kr != KERN_SUCCESS) return kr;
+    if (kr = fill(at, len, r); kr != KERN_SUCCESS) {
+      t.first_free = first_free;
+      return kr;
+    }
   } else {
     at = r.addr;
     if (at & r.mask) return fail(KERN_NO_SPACE, "address {:#x} does not satisfy mask {:#x}", at, r.mask);

@@ -41,7 +41,10 @@ struct MemEntry {
   uint64_t data_offset = 0;  // MAP_MEM_USE_DATA_ADDR: where the caller's bytes start
   uint64_t user_size = 0;    // what the caller asked for
   vm_prot_t prot = 0;
-  bool is_copy = false;  // made with MAP_MEM_VM_COPY: a snapshot, not shareable as parent
+  bool is_copy = false;  // made with MAP_MEM_VM_COPY: a snapshot
+  // MAP_MEM_VM_COPY or MAP_MEM_VM_SHARE: XNU keeps these as a copy map,
+  // which mach_vm_map maps whole and which cannot be a parent.
+  bool whole = false;
   MemEntry() = default;
   MemEntry(const MemEntry&) = delete;
   MemEntry& operator=(const MemEntry&) = delete;

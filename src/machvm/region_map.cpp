@@ -77,6 +77,7 @@ bool RegionMap::covered(uint64_t start, uint64_t end) {
 void RegionMap::erase(uint64_t start, uint64_t end) {
   auto it = m_.lower_bound(start);
   while (it != m_.end() && it->second.start < end) {
+    if (it->second.start < lowest_erased_) lowest_erased_ = it->second.start;
     unref(it->second);
     it = m_.erase(it);
     hint_ok_ = false;
@@ -84,6 +85,7 @@ void RegionMap::erase(uint64_t start, uint64_t end) {
 }
 
 void RegionMap::erase(iterator it) {
+  if (it->second.start < lowest_erased_) lowest_erased_ = it->second.start;
   unref(it->second);
   m_.erase(it);
   hint_ok_ = false;

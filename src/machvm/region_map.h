@@ -60,6 +60,14 @@ class RegionMap {
 
   static uint64_t new_view_id();
 
+  // Lowest start of an entry erased since the last call (UINT64_MAX if
+  // none): where a first-fit search may find room again.
+  uint64_t take_lowest_erased() {
+    uint64_t v = lowest_erased_;
+    lowest_erased_ = UINT64_MAX;
+    return v;
+  }
+
  private:
   void split(uint64_t addr);
   static void ref(const Entry& e);
@@ -71,6 +79,7 @@ class RegionMap {
   // an entry is erased (the only change that invalidates an iterator).
   iterator hint_;
   bool hint_ok_ = false;
+  uint64_t lowest_erased_ = UINT64_MAX;
 };
 
 }  // namespace hvshim::machvm

@@ -16,6 +16,9 @@ namespace hvshim::machvm {
 struct Task {
   std::mutex mu;
   RegionMap map;
+  // ANYWHERE searches start here: below it, everything from the map's low
+  // end up is known to be occupied (0: nothing known yet).
+  uint64_t first_free = 0;
 };
 
 // The process-wide task; first use also installs the fork handlers.

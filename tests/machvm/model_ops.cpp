@@ -390,7 +390,7 @@ void Runner::op_make_entry() {
   if (!agree(want, got, call) || got != KERN_SUCCESS) return;
   if (!require(s == end - start, fmt::format("entry size {:#x}", s))) return;
   std::vector<PageRef> refs = m.refs(start, end);
-  m.entries[h] = {kind == 1 ? refs : Model::copy_of(refs), prot};
+  m.entries[h] = {kind == 1 ? refs : Model::copy_of(refs), prot, true};
 }
 
 void Runner::op_map_entry() {
@@ -416,20 +416,22 @@ void Runner::op_map_entry() {
   const vm_prot_t cur = cur_in & max;  // XNU clips cur to max
   const uint64_t kind = rnd(4);
   const uint64_t len = n * P;
+  const bool whole = e && e->whole;
+  const uint64_t mapped = whole ? epages : n;  // pages the mapping will have
   uint64_t target = 0, predicted = 0;
   int flags = VM_FLAGS_ANYWHERE;
   if (kind == 1) {
     target = m.arena + rnd(m.arena_pages) * P;
-    predicted = first_fit(target, len);
+    predicted = first_fit(target, mapped * P);
   } else if (kind >= 2) {
     flags = VM_FLAGS_FIXED | (kind == 3 ? VM_FLAGS_OVERWRITE : 0);
-    target = m.arena + rnd(m.arena_pages - std::min(n, m.arena_pages) + 1) * P;
+    target = m.arena + rnd(m.arena_pages - std::min(mapped, m.arena_pages) + 1) * P;
   }
   kern_return_t want = KERN_SUCCESS;
   if (!e) want = MACH_SEND_INVALID_RIGHT;
   else if (((cur | max) & eprot) != (cur | max)) want = KERN_INVALID_RIGHT;
   else if (off_pages + n > epages) want = KERN_INVALID_ARGUMENT;
-  else if (kind == 2 && m.any_mapped(target, target + len)) want = KERN_NO_SPACE;
+  else if (kind == 2 && m.any_mapped(target, target + mapped * P)) want = KERN_NO_SPACE;
   const vm_inherit_t inh = some_inherit();
   mach_vm_address_t at = target;
   kern_return_t got = mach_vm_map(self(), &at, len, 0, flags, name, off_pages * P, copy, cur_in, max, inh);
@@ -441,9 +443,10 @@ void Runner::op_map_entry() {
   if (!agree(want, got, call) || got != KERN_SUCCESS) return;
   if (kind >= 2 && !require(at == target, "FIXED map landed at " + where(at))) return;
   if (kind == 1 && predicted && !require(at == predicted, "hinted map is not the first fit " + where(predicted))) return;
-  if (kind < 2 && !require(!m.any_mapped(at, at + len), "map result overlaps our memory")) return;
-  std::vector<PageRef> refs(e->pages.begin() + static_cast<long>(off_pages),
-                            e->pages.begin() + static_cast<long>(off_pages + n));
+  if (kind < 2 && !require(!m.any_mapped(at, at + mapped * P), "map result overlaps our memory")) return;
+  std::vector<PageRef> refs = whole ? e->pages
+                                    : std::vector<PageRef>(e->pages.begin() + static_cast<long>(off_pages),
+                                                           e->pages.begin() + static_cast<long>(off_pages + n));
   m.map(at, copy ? Model::copy_of(refs) : refs, cur, max, inh);
 }
 

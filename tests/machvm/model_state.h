@@ -41,6 +41,7 @@ struct Page {
 struct MemEntry {
   std::vector<PageRef> pages;
   vm_prot_t prot = 0;
+  bool whole = false;  // VM_SHARE / VM_COPY: mach_vm_map maps all of it, whatever part is asked for
 };
 
 class Model {
