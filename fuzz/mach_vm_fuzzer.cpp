@@ -427,6 +427,16 @@ kern_return_t one_call(Reader& r, unsigned op) {
       if (s > kPages * P) s = kPages * P;  // mlock populates: keep it small
       return mach_vm_wire(g_priv, self, a, s, prot_of(r));
     }
+    case 19: {
+      // Named entries on the host port: hostile hosts, sizes, pagers.
+      const host_t hosts[] = {mach_host_self(), HOST_NULL, static_cast<host_t>(r.take(4))};
+      mach_port_t h = MACH_PORT_NULL;
+      kern_return_t kr = mach_memory_object_memory_entry_64(
+          hosts[r.take(1) % 3], static_cast<boolean_t>(r.take(1) % 3), r.take(1) % 2 ? any_size(r) : r.take(2) * P,
+          static_cast<vm_prot_t>(r.take(1)), r.take(1) % 4 == 0 ? static_cast<memory_object_t>(r.take(4)) : 0, &h);
+      if (kr == KERN_SUCCESS && h != MACH_PORT_NULL) g_ports.push_back(h);
+      return kr;
+    }
     default: {
       // A direct store where the region says we may write.
       mach_vm_address_t a = arena_addr(r);
@@ -485,7 +495,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Reader r{data, size};
   while (r.n > 0) {
     const Snapshot before = snapshot();
-    const unsigned op = static_cast<unsigned>(r.take(1) % 20);
+    const unsigned op = static_cast<unsigned>(r.take(1) % 21);
     kern_return_t kr = one_call(r, op);
     if (g_trace) std::fprintf(stderr, "op %u -> %#x (%s)\n", op, kr, hvshim_last_error());
     if (!kAllowed.count(kr)) abort();

@@ -86,7 +86,22 @@ kern_return_t reserve_kernel_choice(uint64_t len, uint64_t align, uint64_t& out)
 // process's first allocations land just above it. Linux puts its own
 // mappings (libraries, malloc arenas, stacks) near the top and the
 // executable at 0x55..., so the space above 4 GiB is normally ours.
-uint64_t anywhere_base() { return std::max<uint64_t>(1ULL << 32, user_va_start()); }
+//
+// One PROT_NONE page at 4 GiB (never touched, so it costs no memory)
+// marks the end of that page zero: with nothing else mapped in its 2 MiB
+// block, every allocate/deallocate cycle there would make the kernel
+// allocate and free page-table pages (1.5x the cost of the cycle).
+uint64_t anywhere_base() {
+  static const uint64_t base = [] {
+    const uint64_t low = std::max<uint64_t>(1ULL << 32, user_va_start());
+    void* m = ::mmap(reinterpret_cast<void*>(low), page_size(), PROT_NONE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+    if (m == reinterpret_cast<void*>(low)) return low + page_size();
+    if (m != MAP_FAILED) ::munmap(m, page_size());
+    return low;  // something is there already, which serves as well
+  }();
+  return base;
+}
 
 uint64_t align_up(uint64_t a, uint64_t align) { return a + ((align - (a & (align - 1))) & (align - 1)); }
 
