@@ -2,6 +2,7 @@
 #ifndef HVSHIM_MACH_MACH_H
 #define HVSHIM_MACH_MACH_H
 
+#include <mach/std_types.h>
 #include <mach/boolean.h>
 #include <mach/mach_types.h>
 #include <mach/kern_return.h>

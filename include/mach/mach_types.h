@@ -20,6 +20,7 @@
 #include <mach/vm_statistics.h>
 #include <mach/vm_sync.h>
 #include <mach/vm_region.h>
+#include <mach/std_types.h>
 
 typedef mach_port_t task_policy_set_t;
 typedef mach_port_t task_policy_get_t;

@@ -30,7 +30,7 @@ const char* kHeaders[] = {"mach/mach.h",        "mach/mach_vm.h",     "mach/vm_m
                           "mach/mach_port.h",   "mach/mach_traps.h",  "mach/host_priv.h",     "mach/mach_host.h",
                           "mach/message.h",     "mach/port.h",        "mach/boolean.h",       "mach/vm_attributes.h",
                           "mach/mach_types.h",  "mach/error.h",       "mach/mach_error.h",    "mach/mig_errors.h",
-                          "mach/ndr.h",         "mach/mach_time.h"};
+                          "mach/ndr.h",         "mach/mach_time.h",   "mach/std_types.h"};
 
 TEST(MachHeaders, EachCompilesAsStrictC) {
   for (const char* h : kHeaders) EXPECT_EQ(compile("c", h), 0) << h;
