@@ -100,8 +100,30 @@ struct RunCtx {
     return n;
   }
 
+  // An injected event KVM has not delivered yet (the run was cut short
+  // before the guest took it) is the VMM's again, as on VMX: it shows in the
+  // IDT-vectoring information and leaves KVM, so only a re-injection by the
+  // VMM delivers it and nothing is delivered twice.
+  void return_undelivered_event() {
+    kvm_vcpu_events& e = v.events();
+    uint64_t info = 0;
+    if (e.interrupt.injected) {
+      info = IRQ_INFO_VALID | IRQ_INFO_EXT_IRQ | e.interrupt.nr;
+      e.interrupt.injected = 0;
+    } else if (e.nmi.injected) {
+      info = IRQ_INFO_VALID | IRQ_INFO_NMI | 2;
+      e.nmi.injected = 0;
+    } else {
+      return;
+    }
+    v.set_ro(VMCS_RO_IDT_VECTOR_INFO, info);
+    v.set_ro(VMCS_RO_IDT_VECTOR_ERROR, 0);
+    v.dirty(KVM_SYNC_X86_EVENTS);
+  }
+
   void post_exit_fixups() {
     kvm_sregs& s = v.sregs();
+    return_undelivered_event();
     if (v.trap_active && (s.idt.base != kTrapIvtGpa || s.idt.limit != 0x3ff)) {
       // The guest loaded its own IDT: that is now what the VMM sees.
       v.idtr_base_shadow = s.idt.base;
@@ -640,6 +662,11 @@ hv_return_t LogicalVcpu::run_until(uint64_t deadline) {
     bool had_dirty = run()->kvm_dirty_regs != 0;
     uint64_t dirty_bits = run()->kvm_dirty_regs;
     if (had_dirty) backup = run()->s.regs;
+    // KVM ORs a pending injected vector into the sync area's interrupt
+    // bitmap at an exit and never clears it, and KVM_SET_SREGS re-queues
+    // whatever is set there: with SREGS dirty (a TPR or segment write) the
+    // event would be delivered again. Events travel only in the events class.
+    memset(sregs().interrupt_bitmap, 0, sizeof sregs().interrupt_bitmap);
     if (kick.load()) run()->immediate_exit = 1;  // kicked while outside the guest
     if (wp_slot) wp_slot->emulated.store(!wp_runs_native());
     uint64_t t0 = now_ns();
