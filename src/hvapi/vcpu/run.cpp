@@ -15,6 +15,7 @@
 #include "common/last_error.h"
 #include "common/log.h"
 #include "hvapi/allowed_access.h"
+#include "hvapi/vcpu/exit_policy.h"
 #include "hvapi/vcpu/vcpu.h"
 #include "hvapi/vm_instance.h"
 
@@ -546,12 +547,20 @@ struct RunCtx {
     return Step::Exit;
   }
 
+  Step untranslated() {
+    UntranslatedVerdict j = judge_untranslated_exit(*run());
+    switch (j.action) {
+      case UntranslatedExit::Reenter: return Step::Continue;
+      case UntranslatedExit::TripleFault: set_exit(VMX_REASON_TRIPLE_FAULT); return Step::Exit;
+      case UntranslatedExit::Error: break;
+    }
+    set_last_error(std::move(j.why));
+    return Step::Error;
+  }
+
   Step on_internal_error() {
     kvm_run* rr = run();
-    if (rr->internal.suberror != KVM_INTERNAL_ERROR_EMULATION) {
-      set_last_error(fmt::format("KVM internal error, suberror {}", rr->internal.suberror));
-      return Step::Error;
-    }
+    if (rr->internal.suberror != KVM_INTERNAL_ERROR_EMULATION) return untranslated();
     kvm_regs& r = v.regs();
     kvm_sregs& s = v.sregs();
     if (v.trap_active && v.mode() == CpuMode::Real16 && s.cs.selector >= 0xff00) {
@@ -592,13 +601,6 @@ struct RunCtx {
       case KVM_EXIT_MMIO: return on_mmio();
       case KVM_EXIT_INTERNAL_ERROR: return on_internal_error();
       case KVM_EXIT_SHUTDOWN: set_exit(VMX_REASON_TRIPLE_FAULT); return Step::Exit;
-      case KVM_EXIT_SYSTEM_EVENT:
-        if (rr->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN || rr->system_event.type == KVM_SYSTEM_EVENT_RESET) {
-          set_exit(VMX_REASON_TRIPLE_FAULT);
-          return Step::Exit;
-        }
-        set_last_error(fmt::format("unexpected KVM system event {}", rr->system_event.type));
-        return Step::Error;
       case KVM_EXIT_IRQ_WINDOW_OPEN:
         if (v.ctl(VMCS_CTRL_CPU_BASED) & CPU_BASED_IRQ_WND) {
           set_exit(VMX_REASON_IRQ_WND);
@@ -611,9 +613,7 @@ struct RunCtx {
       case KVM_EXIT_FAIL_ENTRY:
         set_exit(VMX_REASON_VMENTRY_GUEST | 0x80000000u);
         return Step::Exit;
-      default:
-        set_last_error(fmt::format("unexpected KVM exit {}", rr->exit_reason));
-        return Step::Error;
+      default: return untranslated();
     }
   }
 };
