@@ -6,6 +6,10 @@
 #ifndef HVSHIM_HVSHIM_H
 #define HVSHIM_HVSHIM_H
 
+#include <Hypervisor/hv_error.h>
+#include <Hypervisor/hv_types.h>
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -18,6 +22,34 @@ extern const char *hvshim_last_error(void);
 
 /* hvshim version as a "MAJOR.MINOR.PATCH" string (static storage). */
 extern const char *hvshim_version(void);
+
+/* ---- CPUID -------------------------------------------------------------
+ * KVM answers CPUID inside the kernel, so a VMM never sees VMX_REASON_CPUID.
+ * Each vCPU instead gets a table: by default KVM's supported CPUID with the
+ * vCPU id as initial APIC id (leaf 1 EBX[31:24]) and x2APIC id (leaves 0xB
+ * and 0x1F EDX), no x2APIC (there is no in-kernel local APIC), and no XSAVE
+ * component beyond the 4096 bytes hv_vcpu_read/write_fpstate carry.  A VMM
+ * that emulates CPUID itself on macOS hands its answers over here instead.
+ * The table is used verbatim. */
+#define HVSHIM_CPUID_INDEX_SIGNIFICANT 1u /* `index` (ECX) selects the entry */
+
+typedef struct hvshim_cpuid_entry {
+  uint32_t function; /* EAX on input */
+  uint32_t index;    /* ECX on input, when HVSHIM_CPUID_INDEX_SIGNIFICANT */
+  uint32_t flags;
+  uint32_t eax, ebx, ecx, edx;
+} hvshim_cpuid_entry_t;
+
+/* Replaces the vCPU's table.  Owner thread only (else HV_DENIED), before
+ * the vCPU's first hv_vcpu_run* (else HV_BUSY: KVM freezes the table);
+ * 1..256 entries, a leaf 0xD that enables at most 4096 bytes of XSAVE state
+ * (else HV_BAD_ARGUMENT).  A failed call changes nothing. */
+extern hv_return_t hvshim_vcpu_set_cpuid(hv_vcpuid_t vcpu, const hvshim_cpuid_entry_t *entries, uint32_t count);
+
+/* Copies the vCPU's current table.  *count: capacity in, entries out; a
+ * capacity too small gives HV_NO_RESOURCES with *count = the size needed
+ * (entries may be NULL then). */
+extern hv_return_t hvshim_vcpu_get_cpuid(hv_vcpuid_t vcpu, hvshim_cpuid_entry_t *entries, uint32_t *count);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -629,6 +629,7 @@ hv_return_t LogicalVcpu::run_until(uint64_t deadline) {
     return HV_SUCCESS;
   }
   if (hv_return_t r = push_state(); r) return r;
+  has_run = true;
   c.inject();
   if (activity_state == 1) {
     c.wait_halted();
