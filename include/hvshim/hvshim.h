@@ -51,6 +51,25 @@ extern hv_return_t hvshim_vcpu_set_cpuid(hv_vcpuid_t vcpu, const hvshim_cpuid_en
  * (entries may be NULL then). */
 extern hv_return_t hvshim_vcpu_get_cpuid(hv_vcpuid_t vcpu, hvshim_cpuid_entry_t *entries, uint32_t *count);
 
+/* ---- VMCALL ------------------------------------------------------------
+ * KVM handles VMCALL itself (as a KVM hypercall) and offers no exit for it,
+ * so VMX_REASON_VMCALL exists only where the library can recognise one.
+ * hvshim_vmcall_behaviour() says what happens on this host (bits below):
+ *   HVSHIM_VMCALL_CODE_INTACT      the instruction is never rewritten in guest memory
+ *   HVSHIM_VMCALL_EXIT_REAL_MODE   VMX_REASON_VMCALL (RIP on it, length 3) in real mode
+ *                                  when the exception bitmap is non-zero
+ *   HVSHIM_VMCALL_EXIT_READ_ONLY_PAGE  VMX_REASON_VMCALL on a read-only code page
+ *   HVSHIM_VMCALL_GUEST_UD         elsewhere the guest takes #UD (AMD hosts)
+ *   HVSHIM_VMCALL_KVM_HYPERCALL    elsewhere KVM completes it: RAX = -1000 (-KVM_ENOSYS),
+ *                                  RIP past it, no exit (Intel hosts)
+ * HV_NO_DEVICE when /dev/kvm cannot be opened. */
+#define HVSHIM_VMCALL_CODE_INTACT 0x1u
+#define HVSHIM_VMCALL_EXIT_REAL_MODE 0x2u
+#define HVSHIM_VMCALL_EXIT_READ_ONLY_PAGE 0x4u
+#define HVSHIM_VMCALL_GUEST_UD 0x8u
+#define HVSHIM_VMCALL_KVM_HYPERCALL 0x10u
+extern hv_return_t hvshim_vmcall_behaviour(uint32_t *out);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

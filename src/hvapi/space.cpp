@@ -30,6 +30,8 @@ kvm::Result<std::unique_ptr<Space>> Space::create(const kvm::System& sys, uint32
   if (!vm) return vm.error();
   // Without this, every slot delete makes the guest re-fault all its memory.
   bool zap_off = vm->disable_slot_zap_all();
+  // Guest code bytes are the VMM's: KVM must not patch VMCALL into VMMCALL.
+  if (!vm->disable_hypercall_patching()) log::debug("space {}: KVM may rewrite hypercall instructions", id);
   int n = vm->check_extension(kvm::kCapNrMemslots);
   if (n <= 0) n = sys.check_extension(kvm::kCapNrMemslots);
   if (n <= 0) n = 32;

@@ -436,6 +436,14 @@ struct RunCtx {
       v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, d.len);
       return Step::Exit;
     }
+    if (is_hypercall_patch(gpa, len, rr->mmio.data)) {
+      // Drop the patch and whatever KVM would do after it; RIP stays put.
+      kvm_regs snap = v.regs();
+      if (complete_pending()) return Step::Error;
+      v.regs() = snap;
+      v.dirty(KVM_SYNC_X86_REGS);
+      return vmcall_exit();
+    }
     // Writes: KVM's emulator has already retired the instruction (RIP past
     // it). Find the instruction that ends at RIP and put RIP back on it.
     uint64_t rip = v.regs().rip;
@@ -469,6 +477,26 @@ struct RunCtx {
     ept_exit(gpa, 2, perms, found ? data_gla(fd, rip - found, true, gpa) : std::nullopt);
     v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, found);
     return Step::Exit;
+  }
+
+  static bool is_vmcall(const uint8_t* b) { return b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xc1; }
+
+  // VMX_REASON_VMCALL: RIP on the instruction, the VMM advances it.
+  Step vmcall_exit() {
+    set_exit(VMX_REASON_VMCALL);
+    v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, 3);
+    return Step::Exit;
+  }
+
+  // Where KVM still patches hypercalls (no KVM_X86_QUIRK_FIX_HYPERCALL_INSN
+  // to turn off), a VMCALL on a read-only page shows as KVM's 3-byte patch
+  // write at the instruction itself, before it retires.
+  bool is_hypercall_patch(uint64_t gpa, unsigned len, const uint8_t* data) {
+    if (len != 3 || data[0] != 0x0f || data[1] != 0x01 || (data[2] != 0xd9 && data[2] != 0xc1)) return false;
+    uint64_t at = 0;
+    uint8_t b[3] = {};
+    return v.linear_to_gpa(v.sregs().cs.base + v.regs().rip, &at) && at == gpa && fetch(v.regs().rip, b, 3) == 3 &&
+           is_vmcall(b);
   }
 
   // Non-native MSR: the VMM emulates RDMSR/WRMSR and advances RIP itself.
@@ -507,10 +535,15 @@ struct RunCtx {
     else if (n == 1 && prev[1] == 0xf1) type = 5, ilen = 1;
     else if (v.injected_valid && n == v.injected_vector) type = 0;
     v.injected_valid = false;
+    // KVM, told not to patch hypercalls, raises #UD for VMCALL on hosts
+    // whose hypercall instruction is another (AMD); VMX always exits on it.
+    uint8_t at[3] = {};
+    bool vmcall = n == 6 && type == 3 &&
+                  v.read_gpa((static_cast<uint64_t>(cs) << 4) + ip_after, at, 3) && is_vmcall(at);
     uint64_t bitmap = v.ctl(VMCS_CTRL_EXC_BITMAP);
     bool in_limit = 4 * n + 3 <= v.idtr_limit_shadow;
     bool intercept_exc = (type == 3 || type == 5 || type == 6) && ((bitmap >> n) & 1);
-    if (!intercept_exc && in_limit) {
+    if (!vmcall && !intercept_exc && in_limit) {
       // Deliver through the VMM's IVT; KVM's frame is already right.
       uint16_t vec[2];
       if (!v.read_gpa(v.idtr_base_shadow + 4 * n, vec, 4)) {
@@ -530,6 +563,7 @@ struct RunCtx {
     s.cs.base = static_cast<uint64_t>(cs) << 4;
     r.rip = static_cast<uint16_t>(ip_after - ilen);
     v.dirty(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
+    if (vmcall) return vmcall_exit();
     if (intercept_exc) {
       set_exit(VMX_REASON_EXC_NMI);
       v.set_ro(VMCS_RO_VMEXIT_IRQ_INFO, IRQ_INFO_VALID | (type << 8) | n);
