@@ -363,7 +363,13 @@ struct RunCtx {
   void ept_exit(uint64_t gpa, uint64_t access, uint8_t perms, std::optional<uint64_t> gla) {
     set_exit(VMX_REASON_EPT_VIOLATION);
     uint64_t q = access | (static_cast<uint64_t>(perms & 7) << 3);
-    if (gla) q |= (1u << 7) | (1u << 8);  // linear address valid; access to the final translation
+    // Every access reported here is an instruction's own data access or
+    // fetch through a linear address, never a page-walk access (KVM walks
+    // guest page tables in RAM itself): VMX sets bits 7 (linear address
+    // valid) and 8 (access to the translated address) for those, and VMMs
+    // (QEMU's hvf) only emulate MMIO when both are set. The linear address
+    // is reported when the library could work it out, else 0.
+    q |= (1u << 7) | (1u << 8);
     v.set_ro(VMCS_RO_GUEST_LIN_ADDR, gla ? *gla : 0);
     v.set_ro(VMCS_RO_EXIT_QUALIFIC, q);
     v.set_ro(VMCS_GUEST_PHYSICAL_ADDRESS, gpa);
@@ -592,6 +598,44 @@ struct RunCtx {
     return Step::Error;
   }
 
+  // Stores that only write their memory operand (MOV and the SSE/AVX
+  // store forms); everything else reads it first.
+  static bool store_only(const Insn& d) {
+    if (d.map == 0) return d.opcode == 0x88 || d.opcode == 0x89 || d.opcode == 0xc6 || d.opcode == 0xc7;
+    if (d.map == 1)
+      return d.opcode == 0x11 || d.opcode == 0x13 || d.opcode == 0x17 || d.opcode == 0x29 || d.opcode == 0x2b ||
+             d.opcode == 0x7f || d.opcode == 0xe7 || d.opcode == 0xd6;
+    return false;
+  }
+
+  // KVM's emulator failed on an instruction whose memory operand is not
+  // RAM the access may use (an x87 or other instruction KVM does not
+  // emulate, touching MMIO): the EPT violation VMX would have reported.
+  bool operand_violation() {
+    const kvm_regs& r = v.regs();
+    const kvm_sregs& s = v.sregs();
+    uint8_t b[16] = {};
+    size_t n = fetch(r.rip, b);
+    Insn d = decode(b, n, v.mode());
+    if (!d.len || !d.mem_operand) return false;
+    bool write = store_only(d);
+    const uint64_t gpr[16] = {r.rax, r.rcx, r.rdx, r.rbx, r.rsp, r.rbp, r.rsi, r.rdi,
+                              r.r8,  r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15};
+    const uint64_t bases[6] = {s.es.base, s.cs.base, s.ss.base, s.ds.base, s.fs.base, s.gs.base};
+    uint64_t la = 0, gpa = 0;
+    if (!effective_address(d, gpr, bases, r.rip + d.len, v.mode(), write, &la) || !v.linear_to_gpa(la, &gpa))
+      return false;
+    uint8_t perms = 0;
+    {
+      std::lock_guard lk(vm_mutex());
+      if (auto e = v.space()->pages().lookup(gpa & ~(kPageSize - 1))) perms = e->perms;
+    }
+    if (perms & (write ? kPermWrite : kPermRead)) return false;
+    ept_exit(gpa, write ? 2 : 1, perms, la);
+    v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, d.len);
+    return true;
+  }
+
   Step on_internal_error() {
     kvm_run* rr = run();
     if (rr->internal.suberror != KVM_INTERNAL_ERROR_EMULATION) return untranslated();
@@ -614,6 +658,9 @@ struct RunCtx {
       if (auto e = v.space()->pages().lookup(gpa & ~(kPageSize - 1))) perms = e->perms;
     }
     if ((perms & kPermExec) && (perms & kPermRead)) {
+      // The fetch is fine; if the instruction's memory operand is MMIO, VMX
+      // would have given the VMM that data access to emulate.
+      if (operand_violation()) return Step::Exit;
       // Mapped and executable: a transient memslot update, or KVM cannot
       // emulate this instruction. Retry a few times, then give up.
       if (r.rip == last_fetch_rip && ++fetch_retries > 3) {
