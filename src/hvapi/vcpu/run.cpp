@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <algorithm>
 #include <mutex>
 #include <optional>
 
@@ -461,20 +462,34 @@ struct RunCtx {
       if (have >= back) break;
       --back;
     }
+    // A store straddling two pages reaches us as its first MMIO fragment
+    // only (one page's share), so a shorter fragment is fine at a page edge.
+    bool page_edge = (gpa & (kPageSize - 1)) == 0 || ((gpa + len) & (kPageSize - 1)) == 0;
     unsigned found = 0;
     Insn fd;
     for (unsigned k = back; k >= 1; --k) {
       Insn d = decode(code + (back - k), k, m);
       if (d.len != k || !d.mem_operand) continue;
       if (d.byte_op != (len == 1)) continue;
-      if (d.map == 0 && !d.byte_op && d.opcode != 0xff && d.opcode != 0x8f && len != d.opsize && len <= 8 &&
-          !(d.opcode >= 0xa4 && d.opcode <= 0xaf))
+      bool string = d.opcode >= 0xa4 && d.opcode <= 0xaf;
+      if (d.map == 0 && !d.byte_op && d.opcode != 0xff && d.opcode != 0x8f && len <= 8 && !string &&
+          (len > d.opsize || (len < d.opsize && !page_edge)))
         continue;
+      // A suffix of the real store can decode as a shorter store: only an
+      // instruction whose operand is where the fragment is can be it.
+      if (!string && !operand_touches(d, rip, gpa)) continue;
       found = k;
       fd = d;
       break;
     }
     if (found) {
+      if (fd.map == 0 && !fd.byte_op && len < fd.opsize) {
+        // The store's other fragment would come back as an exit of the next
+        // run: VMX reports the store once, and the VMM emulates all of it.
+        kvm_regs snap = v.regs();
+        if (complete_pending()) return Step::Error;
+        v.regs() = snap;
+      }
       v.regs().rip = rip - found;
       v.dirty(KVM_SYNC_X86_REGS);
     } else {
@@ -483,6 +498,25 @@ struct RunCtx {
     ept_exit(gpa, 2, perms, found ? data_gla(fd, rip - found, true, gpa) : std::nullopt);
     v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, found);
     return Step::Exit;
+  }
+
+  // Whether the memory operand of `d`, a store that ended at `next_rip`,
+  // covers the page of `gpa` (registers as after the store, which a
+  // non-string store leaves as they were).
+  bool operand_touches(const Insn& d, uint64_t next_rip, uint64_t gpa) {
+    const kvm_regs& r = v.regs();
+    const kvm_sregs& s = v.sregs();
+    const uint64_t gpr[16] = {r.rax, r.rcx, r.rdx, r.rbx, r.rsp, r.rbp, r.rsi, r.rdi,
+                              r.r8,  r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15};
+    const uint64_t bases[6] = {s.es.base, s.cs.base, s.ss.base, s.ds.base, s.fs.base, s.gs.base};
+    uint64_t la = 0;
+    if (!effective_address(d, gpr, bases, next_rip, v.mode(), true, &la)) return false;
+    unsigned size = d.byte_op ? 1 : std::max(d.opsize, 16u);
+    for (uint64_t at : {la, la + size - 1}) {
+      uint64_t pa = 0;
+      if (v.linear_to_gpa(at, &pa) && (pa & ~(kPageSize - 1)) == (gpa & ~(kPageSize - 1))) return true;
+    }
+    return false;
   }
 
   static bool is_vmcall(const uint8_t* b) { return b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xc1; }
