@@ -195,3 +195,59 @@ TEST_F(InjectionTest, EventsCutShortByExitsAreReturnedAndDeliveredOnce) {
 
 }  // namespace
 }  // namespace vcputest
+
+namespace vcputest {
+namespace {
+
+// NMI through VMCS_CTRL_VMENTRY_IRQ_INFO (type 2): the guest's IVT[2]
+// handler runs once, and NMIs are blocked until its IRET.
+TEST_F(InjectionTest, InjectedNmiRunsTheGuestNmiHandlerOnce) {
+  // IVT[2] -> 0:2000h: inc word [3000h]; iret
+  uint16_t ivt2[2] = {0x2000, 0};
+  memcpy(ram.data() + 2 * 4, ivt2, 4);
+  const uint8_t handler[] = {0xff, 0x06, 0x00, 0x30, 0xcf};
+  memcpy(ram.data() + 0x2000, handler, sizeof handler);
+  // 1: out 80h,al; jmp 1b  (interrupts off: an NMI does not care)
+  load({0xe6, 0x80, 0xeb, 0xfc});
+  setv(VMCS_CTRL_EXC_BITMAP, 0);
+  setv(VMCS_CTRL_VMENTRY_IRQ_INFO, IRQ_INFO_VALID | IRQ_INFO_NMI | 2);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(run(), VMX_REASON_IO);
+    skip_insn();
+  }
+  EXPECT_EQ(counter(ram), 1u);
+  EXPECT_EQ(vmcs(VMCS_GUEST_INTERRUPTIBILITY) & 8, 0u) << "NMI blocking ends with the handler's IRET";
+}
+
+}  // namespace
+}  // namespace vcputest
+
+namespace vcputest {
+namespace {
+
+TEST_F(InjectionTest, NmiWindowExitingExitsWhenNmisAreUnblocked) {
+  load({0xe6, 0x80, 0xeb, 0xfc});  // 1: out 80h,al; jmp 1b
+  setv(VMCS_CTRL_EXC_BITMAP, 0);
+  setv(VMCS_GUEST_INTERRUPTIBILITY, 8);  // NMIs blocked
+  setv(VMCS_CTRL_CPU_BASED, vmcs(VMCS_CTRL_CPU_BASED) | CPU_BASED_VIRTUAL_NMI_WND);
+  ASSERT_EQ(run(), VMX_REASON_IO);  // blocked: the guest runs
+  skip_insn();
+  setv(VMCS_GUEST_INTERRUPTIBILITY, 0);  // the VMM saw the guest's IRET
+  uint64_t rip = reg(HV_X86_RIP);
+  ASSERT_EQ(run(), VMX_REASON_VIRTUAL_NMI_WND);
+  EXPECT_EQ(reg(HV_X86_RIP), rip) << "no instruction ran";
+  // The VMM injects its NMI and turns the window off, as QEMU does.
+  setv(VMCS_CTRL_CPU_BASED, vmcs(VMCS_CTRL_CPU_BASED) & ~static_cast<uint64_t>(CPU_BASED_VIRTUAL_NMI_WND));
+  uint16_t ivt2[2] = {0x2000, 0};
+  memcpy(ram.data() + 2 * 4, ivt2, 4);
+  const uint8_t handler[] = {0xff, 0x06, 0x00, 0x30, 0xcf};
+  memcpy(ram.data() + 0x2000, handler, sizeof handler);
+  setv(VMCS_CTRL_VMENTRY_IRQ_INFO, IRQ_INFO_VALID | IRQ_INFO_NMI | 2);
+  ASSERT_EQ(run(), VMX_REASON_IO);
+  skip_insn();
+  ASSERT_EQ(run(), VMX_REASON_IO);
+  EXPECT_EQ(counter(ram), 1u);
+}
+
+}  // namespace
+}  // namespace vcputest

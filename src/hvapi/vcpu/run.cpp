@@ -745,6 +745,15 @@ hv_return_t LogicalVcpu::run_until(uint64_t deadline) {
   }
   if (hv_return_t r = push_state(); r) return r;
   has_run = true;
+  // NMI-window exiting: KVM has no such exit, but an entry that finds NMIs
+  // unblocked and nothing to inject exits at once, as VMX would before the
+  // first instruction. (NMIs unblocked by a guest IRET during a run are
+  // seen at the next entry.)
+  if ((ctl(VMCS_CTRL_CPU_BASED) & CPU_BASED_VIRTUAL_NMI_WND) && !events().nmi.masked &&
+      !(ctl(VMCS_CTRL_VMENTRY_IRQ_INFO) & IRQ_INFO_VALID)) {
+    c.set_exit(VMX_REASON_VIRTUAL_NMI_WND);
+    return HV_SUCCESS;
+  }
   c.inject();
   if (activity_state == 1) {
     c.wait_halted();
