@@ -379,7 +379,20 @@ struct RunCtx {
   // A write to a write-protected page of shared memory (hvapi/wp): the
   // router kicked the vCPU out of KVM_RUN before the write, RIP is on the
   // instruction; or KVM itself had written already (post hoc).
-  Step on_write_fault(const WriteFault& f) {
+  Step on_write_fault(const WriteFault& f, uint64_t cr2_before) {
+    if (f.kernel_write_refused) {
+      // KVM's shadow page walker could not set an accessed/dirty bit in the
+      // protected page and queued a #PF for the guest; on VMX the walk's
+      // write is an EPT violation instead, so the #PF goes.
+      kvm_vcpu_events& e = v.events();
+      if (e.exception.injected && e.exception.nr == 14) {
+        e.exception.injected = 0;
+        e.exception.pending = 0;
+        v.dirty(KVM_SYNC_X86_EVENTS);
+        v.sregs().cr2 = cr2_before;
+        v.dirty(KVM_SYNC_X86_SREGS);
+      }
+    }
     uint64_t gpa = 0;
     uint8_t perms = 0;
     {
@@ -794,6 +807,7 @@ hv_return_t LogicalVcpu::run_until(uint64_t deadline) {
     memset(sregs().interrupt_bitmap, 0, sizeof sregs().interrupt_bitmap);
     if (kick.load()) run()->immediate_exit = 1;  // kicked while outside the guest
     if (wp_slot) wp_slot->emulated.store(!wp_runs_native());
+    uint64_t cr2_before = sregs().cr2;
     uint64_t t0 = now_ns();
     running_page() = run();
     auto st = k().run();
@@ -810,7 +824,7 @@ hv_return_t LogicalVcpu::run_until(uint64_t deadline) {
         if (wp_slot) wf = wp_router->take_fault(*wp_slot);
       }
       if (wf) {
-        step = c.on_write_fault(*wf);
+        step = c.on_write_fault(*wf, cr2_before);
       } else if (e == EFAULT && restored) {
         // A demoted page stopped a write KVM makes through its page-fault
         // path (no emulator): this mode is native here; kick it next time.

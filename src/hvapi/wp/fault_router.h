@@ -14,8 +14,9 @@
 //    made read-only with mprotect and the access retried, which makes KVM's
 //    own write fail and surface as an MMIO exit before anything is written;
 //  * for a native vCPU that faults again on the same page after the kick
-//    (only a kernel access does), the page is unprotected so the access
-//    completes, and the fault is reported after the fact ("post hoc").
+//    (only a kernel access does), the page is demoted too: KVM's emulator
+//    then reports the write as MMIO, and its shadow page walker queues a
+//    guest #PF that the vCPU withdraws and reports as the EPT violation.
 #pragma once
 
 #include <sys/types.h>
@@ -41,6 +42,8 @@ struct VcpuFaultSlot {
   std::atomic<bool> emulated{false};
   // Address of the write fault the vCPU was kicked for (0: none).
   std::atomic<uint64_t> fault_addr{0};
+  // A kernel write (KVM's) into the page faulted again and was refused.
+  std::atomic<bool> kernel_write_refused{false};
   int users = 0;  // vCPUs of this thread (router's lock)
   // Pages unprotected because a kernel access could not be stopped, with
   // their bytes from just before (to undo a store KVM's emulator made for
@@ -59,6 +62,7 @@ struct ReleasedPages {
 struct WriteFault {
   uint64_t alias_addr = 0;
   bool post_hoc = false;                  // the write has already happened
+  bool kernel_write_refused = false;      // KVM's own write was made to fail
   std::vector<uint64_t> unprotected;     // pages to protect again (post hoc)
 };
 
