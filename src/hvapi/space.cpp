@@ -267,22 +267,6 @@ void Space::promote(uint64_t gpa, uint64_t size) {
   }
 }
 
-void Space::undo_released_write(uint64_t alias_page, const std::vector<uint8_t>& before) {
-  auto g = aliases_.gpa_of_alias(alias_page);
-  if (!g) return;
-  auto e = pages_.lookup(*g);
-  if (e && !(e->perms & kPermWrite) && before.size() == kPageSize) {
-    // Through the caller's mapping of the page: the alias may be
-    // write-protected again, and a vCPU thread faulting on its own
-    // userfaultfd would wait forever. Byte by byte, so host writes
-    // elsewhere in the page since are kept.
-    auto* p = reinterpret_cast<uint8_t*>(e->hva);
-    for (size_t i = 0; i < kPageSize; ++i)
-      if (p[i] != before[i]) p[i] = before[i];
-  }
-  resync_write_protect(*g);
-}
-
 hv_return_t Space::map(uint64_t hva, uint64_t gpa, uint64_t size, uint8_t perms) {
   if (!pages_.is_free(gpa, size)) {
     set_last_error(fmt::format("hv_vm_map: [{:#x}, {:#x}) overlaps an existing mapping", gpa, gpa + size));

@@ -398,8 +398,6 @@ struct RunCtx {
     {
       std::lock_guard lk(vm_mutex());
       Space* sp = v.space();
-      for (uint64_t p : f.unprotected)
-        if (auto g = sp->aliases().gpa_of_alias(p)) sp->resync_write_protect(*g);
       auto g = sp->aliases().gpa_of_alias(f.alias_addr);
       if (!g) return Step::Continue;  // unmapped meanwhile: the retry tells what happens now
       auto e = sp->pages().lookup(*g & ~(kPageSize - 1));
@@ -412,20 +410,14 @@ struct RunCtx {
       gpa = *g;
       perms = e->perms;
     }
-    std::optional<uint64_t> gla;
-    unsigned len = 0;
-    if (!f.post_hoc) {
-      uint8_t b[16] = {};
-      size_t n = fetch(v.regs().rip, b);
-      Insn d = decode(b, n, v.mode());
-      len = d.len;
-      uint64_t pa = gpa;
-      gla = data_gla(d, v.regs().rip, true, gpa, &pa);
-      if (gla) *gla += pa - gpa;  // the access, not its page
-      gpa = pa;
-    }
-    ept_exit(gpa, 2, perms, gla);
-    v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, len);
+    uint8_t b[16] = {};
+    size_t n = fetch(v.regs().rip, b);
+    Insn d = decode(b, n, v.mode());
+    uint64_t pa = gpa;
+    std::optional<uint64_t> gla = data_gla(d, v.regs().rip, true, gpa, &pa);
+    if (gla) *gla += pa - gpa;  // the access, not its page
+    ept_exit(pa, 2, perms, gla);
+    v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, d.len);
     return Step::Exit;
   }
 
@@ -851,16 +843,7 @@ hv_return_t LogicalVcpu::run_until(uint64_t deadline) {
         break;
       }
     } else {
-      if (wp_slot && run()->exit_reason == KVM_EXIT_MMIO) {
-        // A write KVM's emulator made for this instruction could not be
-        // stopped; the instruction is reported to the VMM as not executed
-        // (the MMIO exit), so its store into the protected page is undone.
-        auto rel = wp_router->take_released(*wp_slot);
-        if (!rel.pages.empty()) {
-          std::lock_guard lk(vm_mutex());
-          for (size_t i = 0; i < rel.pages.size(); ++i) space()->undo_released_write(rel.pages[i], rel.before[i]);
-        }
-      }
+      if (wp_slot && run()->exit_reason == KVM_EXIT_MMIO) wp_router->end_access(*wp_slot);
       step = c.dispatch();
     }
     if (step == Step::Continue) {

@@ -167,22 +167,13 @@ std::optional<WriteFault> FaultRouter::take_fault(VcpuFaultSlot& slot) {
   WriteFault f;
   f.alias_addr = addr;
   f.kernel_write_refused = slot.kernel_write_refused.exchange(false);
-  f.unprotected.swap(slot.post_hoc);
-  slot.before.clear();
-  f.post_hoc = !f.unprotected.empty();
   return f;
 }
 
-ReleasedPages FaultRouter::take_released(VcpuFaultSlot& slot) {
+void FaultRouter::end_access(VcpuFaultSlot& slot) {
   std::lock_guard lk(slot.mu);
-  ReleasedPages r;
-  // The MMIO exit is the end of the access a kick may have been sent for.
   slot.fault_addr.store(0);
   slot.kernel_write_refused.store(false);
-  if (slot.post_hoc.empty()) return r;
-  r.pages.swap(slot.post_hoc);
-  r.before.swap(slot.before);
-  return r;
 }
 
 void FaultRouter::forget(uint64_t alias, uint64_t len) {
