@@ -90,12 +90,13 @@ int main(void) {
 
 	printf("4. a hole in the middle of RAM\n");
 	check(hv_vm_unmap(MMIO_GPA, MMIO_SIZE), "hv_vm_unmap(0xa0000, 128 KiB)");
-	expect(hv_vm_unmap(MMIO_GPA - 4 * KiB, 8 * KiB), HV_ERROR, "hv_vm_unmap(0x9f000, 8 KiB) across the hole");
+	/* As on macOS, unmapping pages that are not mapped is not an error. */
+	check(hv_vm_unmap(MMIO_GPA, MMIO_SIZE), "hv_vm_unmap(0xa0000, 128 KiB) again");
 
 	printf("5. other memory in the hole\n");
 	check(hv_vm_map(device, MMIO_GPA, MMIO_SIZE, HV_MEMORY_READ | HV_MEMORY_WRITE), "hv_vm_map(device, 0xa0000, 128 KiB, RW)");
 
-	/* Tear down: unmapping may span several mappings, as long as every page is mapped. */
+	/* Tear down: unmapping may span several mappings. */
 	check(hv_vm_unmap(0, RAM_SIZE), "hv_vm_unmap(0, 1 MiB)");
 	check(hv_vm_destroy(), "hv_vm_destroy()");
 	munmap(device, MMIO_SIZE);

@@ -30,6 +30,8 @@ kvm::Result<std::unique_ptr<Space>> Space::create(const kvm::System& sys, uint32
   if (!vm) return vm.error();
   // Without this, every slot delete makes the guest re-fault all its memory.
   bool zap_off = vm->disable_slot_zap_all();
+  // Guest code bytes are the VMM's: KVM must not patch VMCALL into VMMCALL.
+  if (!vm->disable_hypercall_patching()) log::debug("space {}: KVM may rewrite hypercall instructions", id);
   int n = vm->check_extension(kvm::kCapNrMemslots);
   if (n <= 0) n = sys.check_extension(kvm::kCapNrMemslots);
   if (n <= 0) n = 32;
@@ -265,22 +267,6 @@ void Space::promote(uint64_t gpa, uint64_t size) {
   }
 }
 
-void Space::undo_released_write(uint64_t alias_page, const std::vector<uint8_t>& before) {
-  auto g = aliases_.gpa_of_alias(alias_page);
-  if (!g) return;
-  auto e = pages_.lookup(*g);
-  if (e && !(e->perms & kPermWrite) && before.size() == kPageSize) {
-    // Through the caller's mapping of the page: the alias may be
-    // write-protected again, and a vCPU thread faulting on its own
-    // userfaultfd would wait forever. Byte by byte, so host writes
-    // elsewhere in the page since are kept.
-    auto* p = reinterpret_cast<uint8_t*>(e->hva);
-    for (size_t i = 0; i < kPageSize; ++i)
-      if (p[i] != before[i]) p[i] = before[i];
-  }
-  resync_write_protect(*g);
-}
-
 hv_return_t Space::map(uint64_t hva, uint64_t gpa, uint64_t size, uint8_t perms) {
   if (!pages_.is_free(gpa, size)) {
     set_last_error(fmt::format("hv_vm_map: [{:#x}, {:#x}) overlaps an existing mapping", gpa, gpa + size));
@@ -293,10 +279,9 @@ hv_return_t Space::map(uint64_t hva, uint64_t gpa, uint64_t size, uint8_t perms)
 }
 
 hv_return_t Space::unmap(uint64_t gpa, uint64_t size) {
-  if (!pages_.is_fully_mapped(gpa, size)) {
-    set_last_error(fmt::format("hv_vm_unmap: [{:#x}, {:#x}) is not entirely mapped", gpa, gpa + size));
-    return HV_ERROR;
-  }
+  // Pages never mapped are already unmapped: success, as on macOS (QEMU's
+  // hvf memory listener unmaps sections it never mapped and asserts it).
+  if (pages_.is_free(gpa, size)) return HV_SUCCESS;
   hv_return_t r =
       update(gpa, gpa + size, [&](const std::vector<Extent>& cur) { return apply_erase(cur, gpa, size); });
   if (r == HV_SUCCESS) {

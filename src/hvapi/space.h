@@ -39,12 +39,8 @@ class Space {
   hv_return_t unmap(uint64_t gpa, uint64_t size);
   hv_return_t protect(uint64_t gpa, uint64_t size, uint8_t perms);
   // Makes a page's write protection match the page map again (after a
-  // write the router had to let through, or a failed unprotect).
+  // failed unprotect, or a page made writable since its fault).
   void resync_write_protect(uint64_t gpa);
-  // Undoes a write KVM's emulator made to a write-protected alias page for
-  // an instruction it then reported as MMIO: the bytes that differ from
-  // `before` are put back, if the page map still forbids writing it.
-  void undo_released_write(uint64_t alias_page, const std::vector<uint8_t>& before);
 
   // One KVM slot id the planner never uses: the vCPU layer's real-mode trap
   // page lives there.

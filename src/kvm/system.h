@@ -16,6 +16,7 @@ namespace hvshim::kvm {
 // they are probed at run time by number.
 inline constexpr unsigned kCapDisableQuirks2 = 213;
 inline constexpr uint64_t kQuirkSlotZapAll = 1ull << 7;
+inline constexpr uint64_t kQuirkFixHypercallInsn = 1ull << 5;
 inline constexpr unsigned kCapSyncRegs = 74;
 inline constexpr unsigned kCapNrMemslots = 10;
 inline constexpr unsigned kCapMultiAddressSpace = 118;

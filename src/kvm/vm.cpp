@@ -31,6 +31,12 @@ bool Vm::disable_slot_zap_all() {
   return enable_cap(kCapDisableQuirks2, kQuirkSlotZapAll).ok();
 }
 
+bool Vm::disable_hypercall_patching() {
+  int mask = check_extension(kCapDisableQuirks2);
+  if (mask <= 0 || !(static_cast<uint64_t>(mask) & kQuirkFixHypercallInsn)) return false;
+  return enable_cap(kCapDisableQuirks2, kQuirkFixHypercallInsn).ok();
+}
+
 Status Vm::set_memslot(const MemslotSpec& s) {
   kvm_userspace_memory_region r{};
   r.slot = s.slot;

@@ -31,6 +31,9 @@ class Vm {
   // Turns off KVM's zap-all-on-delete so deleting one slot drops only that
   // slot's mappings. Returns false where the kernel does not offer it.
   bool disable_slot_zap_all();
+  // Turns off KVM's rewriting of a foreign-vendor hypercall instruction in
+  // guest memory (the guest takes #UD instead). False where not offered.
+  bool disable_hypercall_patching();
 
   Status set_memslot(const MemslotSpec& s);
   Status delete_memslot(uint32_t slot) { return set_memslot({slot, 0, 0, 0, false}); }

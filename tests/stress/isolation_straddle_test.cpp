@@ -1,11 +1,9 @@
 // An 8-byte guest store that straddles a page the guest may not write is
 // one EPT violation for the VMM, as on VMX: the exit names the store (RIP on
 // it, its length), and nothing of it is left over for the next
-// hv_vcpu_run. Both tests are disabled: the exit puts RIP inside the store
-// and, when neither page is writable, the store's second half comes back as
-// a phantom exit of the next run (/work/notes/stress-defects.md, "split
-// MMIO write"). Isolation itself holds: no host byte behind an unwritable
-// page changes (checked here and in isolation_edges_test.cpp).
+// hv_vcpu_run (KVM delivers such a store as two MMIO fragments, the first
+// one alone shorter than the instruction's operand). No host byte behind an
+// unwritable page changes (checked here and in isolation_edges_test.cpp).
 #include "isolation_fixture.h"
 
 namespace stress {
@@ -31,7 +29,7 @@ class IsolationStraddleTest : public IsolationTest {
   }
 };
 
-TEST_P(IsolationStraddleTest, DISABLED_StoreAcrossTwoUnwritablePagesIsOneExit) {
+TEST_P(IsolationStraddleTest, StoreAcrossTwoUnwritablePagesIsOneExit) {
   GuardedMem ro(1, kind());
   ASSERT_EQ(hv_vm_map(ro.data(), kWindow + kPage, kPage, HV_MEMORY_READ), HV_SUCCESS);
   check_straddling_store(kWindow + kPage - 4, "unmapped below, read-only above");
@@ -41,10 +39,9 @@ TEST_P(IsolationStraddleTest, DISABLED_StoreAcrossTwoUnwritablePagesIsOneExit) {
   EXPECT_EQ(ro.guards_damage(), "");
 }
 
-// One side writable: a single MMIO fragment, but RIP still lands inside the
-// store (the backward decode matches the fragment's 4 bytes to a shorter
-// instruction that is a suffix of the real one).
-TEST_P(IsolationStraddleTest, DISABLED_StoreFromWritableIntoUnwritablePageIsOneExit) {
+// One side writable: a single MMIO fragment of 4 bytes, which must not be
+// taken for a shorter instruction that is a suffix of the real store.
+TEST_P(IsolationStraddleTest, StoreFromWritableIntoUnwritablePageIsOneExit) {
   GuardedMem rw(1, kind());
   ASSERT_EQ(hv_vm_map(rw.data(), kWindow, kPage, kRwx), HV_SUCCESS);
   check_straddling_store(kWindow + kPage - 4, "writable below, unmapped above");

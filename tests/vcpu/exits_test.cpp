@@ -100,6 +100,26 @@ TEST_F(ExitTest, EptViolationOnUnmappedReadThenRetryAfterMapping) {
   EXPECT_EQ(reg(HV_X86_RAX), 0xbeefu);
 }
 
+// An instruction KVM's emulator cannot execute (x87) whose operand is MMIO:
+// VMX gives the VMM the data access to emulate, with the linear address
+// valid (qualification bits 7/8), which is what QEMU's hvf needs to emulate
+// it rather than re-enter forever.
+TEST_F(ExitTest, MmioOperandOfAnInstructionKvmCannotEmulateIsADataEptViolation) {
+  ASSERT_EQ(hv_vm_unmap(0x20000, 0x1000), HV_SUCCESS);
+  // mov ax,2000h; mov ds,ax; fld dword [10h]; hlt
+  load({0xb8, 0x00, 0x20, 0x8e, 0xd8, 0xd9, 0x06, 0x10, 0x00, 0xf4});
+  ASSERT_EQ(run(), VMX_REASON_EPT_VIOLATION);
+  uint64_t q = vmcs(VMCS_RO_EXIT_QUALIFIC);
+  EXPECT_EQ(q & 7, 1u) << std::hex << q;  // data read, not a fetch
+  EXPECT_EQ(q & 0x180, 0x180u) << std::hex << q;
+  EXPECT_EQ(vmcs(VMCS_GUEST_PHYSICAL_ADDRESS), 0x20010u);
+  EXPECT_EQ(vmcs(VMCS_RO_GUEST_LIN_ADDR), 0x20010u);
+  EXPECT_EQ(reg(HV_X86_RIP), kCodeGpa + 5);
+  EXPECT_EQ(vmcs(VMCS_RO_VMEXIT_INSTR_LEN), 4u);
+  skip_insn();  // the VMM emulated it
+  EXPECT_EQ(run(), VMX_REASON_HLT);
+}
+
 TEST_F(ExitTest, EptViolationOnWriteToReadOnlyPageThenProtectAndRetry) {
   ASSERT_EQ(hv_vm_protect(0x20000, 0x1000, HV_MEMORY_READ), HV_SUCCESS);
   // mov ax,2000h; mov ds,ax; mov word [10h],1234h; hlt

@@ -218,6 +218,40 @@ TEST_F(VmcsTest, OnlyCpuBasedTouchedRunsRealModeCode) {
   EXPECT_EQ(reg(HV_X86_RAX), 0x1234u);
 }
 
+TEST_F(VmcsTest, SignExtendedControlIsTruncatedAndApplied) {
+  // QEMU computes the primary controls with (1 << 31), which sign-extends
+  // into bits 63:32; VMWRITE of a 32-bit field ignores them. The value
+  // below is QEMU's (HLT, TSC offsetting, TPR shadow, secondary controls):
+  // it must be accepted and HLT exiting must take effect.
+  const uint8_t code[] = {0xb8, 0x34, 0x12, 0xf4};  // mov ax,1234h; hlt
+  memcpy(ram.data() + 0x1000, code, sizeof code);
+  ASSERT_EQ(hv_vmx_vcpu_write_vmcs(vcpu, VMCS_CTRL_CPU_BASED, 0xffffffff8421e5faull), HV_SUCCESS)
+      << hvshim::last_error_cstr();
+  EXPECT_EQ(vmcs(VMCS_CTRL_CPU_BASED), 0x8421e5faull);
+  set(HV_X86_RIP, 0x1000);
+  EXPECT_EQ(run(), VMX_REASON_HLT);
+  EXPECT_EQ(reg(HV_X86_RIP), 0x1003u);
+  EXPECT_EQ(reg(HV_X86_RAX), 0x1234u);
+}
+
+TEST_F(VmcsTest, NarrowFieldsIgnoreUpperSourceBits) {
+  // 16-bit field (selector) and 32-bit fields (limit, exception bitmap,
+  // entry interruption info) keep only their width, as VMWRITE does.
+  setv(VMCS_GUEST_DS, 0xdead000000000010ull);
+  EXPECT_EQ(vmcs(VMCS_GUEST_DS), 0x10u);
+  setv(VMCS_GUEST_DS_LIMIT, 0xffffffff0000ffffull);
+  EXPECT_EQ(vmcs(VMCS_GUEST_DS_LIMIT), 0xffffu);
+  setv(VMCS_CTRL_EXC_BITMAP, 0xffffffff00000002ull);
+  EXPECT_EQ(vmcs(VMCS_CTRL_EXC_BITMAP), 2u);
+  setv(VMCS_CTRL_VMENTRY_IRQ_INFO, 0x1234567800000000ull);
+  EXPECT_EQ(vmcs(VMCS_CTRL_VMENTRY_IRQ_INFO), 0u);
+  // A control whose low 32 bits are outside the capability still fails.
+  EXPECT_EQ(hv_vmx_vcpu_write_vmcs(vcpu, VMCS_CTRL_CPU_BASED2, 0xffffffff00000000ull), HV_BAD_ARGUMENT);
+  // Natural-width and 64-bit fields keep all 64 bits.
+  setv(VMCS_GUEST_DS_BASE, 0x123456789000ull);
+  EXPECT_EQ(vmcs(VMCS_GUEST_DS_BASE), 0x123456789000ull);
+}
+
 TEST_F(VmcsTest, UnsupportedAndReadOnlyFields) {
   uint64_t v;
   EXPECT_EQ(hv_vmx_vcpu_read_vmcs(vcpu, VMCS_CTRL_EPTP, &v), HV_BAD_ARGUMENT);

@@ -9,12 +9,14 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <algorithm>
 #include <mutex>
 #include <optional>
 
 #include "common/last_error.h"
 #include "common/log.h"
 #include "hvapi/allowed_access.h"
+#include "hvapi/vcpu/exit_policy.h"
 #include "hvapi/vcpu/vcpu.h"
 #include "hvapi/vm_instance.h"
 
@@ -100,8 +102,30 @@ struct RunCtx {
     return n;
   }
 
+  // An injected event KVM has not delivered yet (the run was cut short
+  // before the guest took it) is the VMM's again, as on VMX: it shows in the
+  // IDT-vectoring information and leaves KVM, so only a re-injection by the
+  // VMM delivers it and nothing is delivered twice.
+  void return_undelivered_event() {
+    kvm_vcpu_events& e = v.events();
+    uint64_t info = 0;
+    if (e.interrupt.injected) {
+      info = IRQ_INFO_VALID | IRQ_INFO_EXT_IRQ | e.interrupt.nr;
+      e.interrupt.injected = 0;
+    } else if (e.nmi.injected) {
+      info = IRQ_INFO_VALID | IRQ_INFO_NMI | 2;
+      e.nmi.injected = 0;
+    } else {
+      return;
+    }
+    v.set_ro(VMCS_RO_IDT_VECTOR_INFO, info);
+    v.set_ro(VMCS_RO_IDT_VECTOR_ERROR, 0);
+    v.dirty(KVM_SYNC_X86_EVENTS);
+  }
+
   void post_exit_fixups() {
     kvm_sregs& s = v.sregs();
+    return_undelivered_event();
     if (v.trap_active && (s.idt.base != kTrapIvtGpa || s.idt.limit != 0x3ff)) {
       // The guest loaded its own IDT: that is now what the VMM sees.
       v.idtr_base_shadow = s.idt.base;
@@ -340,7 +364,13 @@ struct RunCtx {
   void ept_exit(uint64_t gpa, uint64_t access, uint8_t perms, std::optional<uint64_t> gla) {
     set_exit(VMX_REASON_EPT_VIOLATION);
     uint64_t q = access | (static_cast<uint64_t>(perms & 7) << 3);
-    if (gla) q |= (1u << 7) | (1u << 8);  // linear address valid; access to the final translation
+    // Every access reported here is an instruction's own data access or
+    // fetch through a linear address, never a page-walk access (KVM walks
+    // guest page tables in RAM itself): VMX sets bits 7 (linear address
+    // valid) and 8 (access to the translated address) for those, and VMMs
+    // (QEMU's hvf) only emulate MMIO when both are set. The linear address
+    // is reported when the library could work it out, else 0.
+    q |= (1u << 7) | (1u << 8);
     v.set_ro(VMCS_RO_GUEST_LIN_ADDR, gla ? *gla : 0);
     v.set_ro(VMCS_RO_EXIT_QUALIFIC, q);
     v.set_ro(VMCS_GUEST_PHYSICAL_ADDRESS, gpa);
@@ -349,14 +379,25 @@ struct RunCtx {
   // A write to a write-protected page of shared memory (hvapi/wp): the
   // router kicked the vCPU out of KVM_RUN before the write, RIP is on the
   // instruction; or KVM itself had written already (post hoc).
-  Step on_write_fault(const WriteFault& f) {
+  Step on_write_fault(const WriteFault& f, uint64_t cr2_before) {
+    if (f.kernel_write_refused) {
+      // KVM's shadow page walker could not set an accessed/dirty bit in the
+      // protected page and queued a #PF for the guest; on VMX the walk's
+      // write is an EPT violation instead, so the #PF goes.
+      kvm_vcpu_events& e = v.events();
+      if (e.exception.injected && e.exception.nr == 14) {
+        e.exception.injected = 0;
+        e.exception.pending = 0;
+        v.dirty(KVM_SYNC_X86_EVENTS);
+        v.sregs().cr2 = cr2_before;
+        v.dirty(KVM_SYNC_X86_SREGS);
+      }
+    }
     uint64_t gpa = 0;
     uint8_t perms = 0;
     {
       std::lock_guard lk(vm_mutex());
       Space* sp = v.space();
-      for (uint64_t p : f.unprotected)
-        if (auto g = sp->aliases().gpa_of_alias(p)) sp->resync_write_protect(*g);
       auto g = sp->aliases().gpa_of_alias(f.alias_addr);
       if (!g) return Step::Continue;  // unmapped meanwhile: the retry tells what happens now
       auto e = sp->pages().lookup(*g & ~(kPageSize - 1));
@@ -369,20 +410,14 @@ struct RunCtx {
       gpa = *g;
       perms = e->perms;
     }
-    std::optional<uint64_t> gla;
-    unsigned len = 0;
-    if (!f.post_hoc) {
-      uint8_t b[16] = {};
-      size_t n = fetch(v.regs().rip, b);
-      Insn d = decode(b, n, v.mode());
-      len = d.len;
-      uint64_t pa = gpa;
-      gla = data_gla(d, v.regs().rip, true, gpa, &pa);
-      if (gla) *gla += pa - gpa;  // the access, not its page
-      gpa = pa;
-    }
-    ept_exit(gpa, 2, perms, gla);
-    v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, len);
+    uint8_t b[16] = {};
+    size_t n = fetch(v.regs().rip, b);
+    Insn d = decode(b, n, v.mode());
+    uint64_t pa = gpa;
+    std::optional<uint64_t> gla = data_gla(d, v.regs().rip, true, gpa, &pa);
+    if (gla) *gla += pa - gpa;  // the access, not its page
+    ept_exit(pa, 2, perms, gla);
+    v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, d.len);
     return Step::Exit;
   }
 
@@ -413,6 +448,14 @@ struct RunCtx {
       v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, d.len);
       return Step::Exit;
     }
+    if (is_hypercall_patch(gpa, len, rr->mmio.data)) {
+      // Drop the patch and whatever KVM would do after it; RIP stays put.
+      kvm_regs snap = v.regs();
+      if (complete_pending()) return Step::Error;
+      v.regs() = snap;
+      v.dirty(KVM_SYNC_X86_REGS);
+      return vmcall_exit();
+    }
     // Writes: KVM's emulator has already retired the instruction (RIP past
     // it). Find the instruction that ends at RIP and put RIP back on it.
     uint64_t rip = v.regs().rip;
@@ -424,20 +467,34 @@ struct RunCtx {
       if (have >= back) break;
       --back;
     }
+    // A store straddling two pages reaches us as its first MMIO fragment
+    // only (one page's share), so a shorter fragment is fine at a page edge.
+    bool page_edge = (gpa & (kPageSize - 1)) == 0 || ((gpa + len) & (kPageSize - 1)) == 0;
     unsigned found = 0;
     Insn fd;
     for (unsigned k = back; k >= 1; --k) {
       Insn d = decode(code + (back - k), k, m);
       if (d.len != k || !d.mem_operand) continue;
       if (d.byte_op != (len == 1)) continue;
-      if (d.map == 0 && !d.byte_op && d.opcode != 0xff && d.opcode != 0x8f && len != d.opsize && len <= 8 &&
-          !(d.opcode >= 0xa4 && d.opcode <= 0xaf))
+      bool string = d.opcode >= 0xa4 && d.opcode <= 0xaf;
+      if (d.map == 0 && !d.byte_op && d.opcode != 0xff && d.opcode != 0x8f && len <= 8 && !string &&
+          (len > d.opsize || (len < d.opsize && !page_edge)))
         continue;
+      // A suffix of the real store can decode as a shorter store: only an
+      // instruction whose operand is where the fragment is can be it.
+      if (!string && !operand_touches(d, rip, gpa)) continue;
       found = k;
       fd = d;
       break;
     }
     if (found) {
+      if (fd.map == 0 && !fd.byte_op && len < fd.opsize) {
+        // The store's other fragment would come back as an exit of the next
+        // run: VMX reports the store once, and the VMM emulates all of it.
+        kvm_regs snap = v.regs();
+        if (complete_pending()) return Step::Error;
+        v.regs() = snap;
+      }
       v.regs().rip = rip - found;
       v.dirty(KVM_SYNC_X86_REGS);
     } else {
@@ -446,6 +503,45 @@ struct RunCtx {
     ept_exit(gpa, 2, perms, found ? data_gla(fd, rip - found, true, gpa) : std::nullopt);
     v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, found);
     return Step::Exit;
+  }
+
+  // Whether the memory operand of `d`, a store that ended at `next_rip`,
+  // covers the page of `gpa` (registers as after the store, which a
+  // non-string store leaves as they were).
+  bool operand_touches(const Insn& d, uint64_t next_rip, uint64_t gpa) {
+    const kvm_regs& r = v.regs();
+    const kvm_sregs& s = v.sregs();
+    const uint64_t gpr[16] = {r.rax, r.rcx, r.rdx, r.rbx, r.rsp, r.rbp, r.rsi, r.rdi,
+                              r.r8,  r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15};
+    const uint64_t bases[6] = {s.es.base, s.cs.base, s.ss.base, s.ds.base, s.fs.base, s.gs.base};
+    uint64_t la = 0;
+    if (!effective_address(d, gpr, bases, next_rip, v.mode(), true, &la)) return false;
+    unsigned size = d.byte_op ? 1 : std::max(d.opsize, 16u);
+    for (uint64_t at : {la, la + size - 1}) {
+      uint64_t pa = 0;
+      if (v.linear_to_gpa(at, &pa) && (pa & ~(kPageSize - 1)) == (gpa & ~(kPageSize - 1))) return true;
+    }
+    return false;
+  }
+
+  static bool is_vmcall(const uint8_t* b) { return b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xc1; }
+
+  // VMX_REASON_VMCALL: RIP on the instruction, the VMM advances it.
+  Step vmcall_exit() {
+    set_exit(VMX_REASON_VMCALL);
+    v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, 3);
+    return Step::Exit;
+  }
+
+  // Where KVM still patches hypercalls (no KVM_X86_QUIRK_FIX_HYPERCALL_INSN
+  // to turn off), a VMCALL on a read-only page shows as KVM's 3-byte patch
+  // write at the instruction itself, before it retires.
+  bool is_hypercall_patch(uint64_t gpa, unsigned len, const uint8_t* data) {
+    if (len != 3 || data[0] != 0x0f || data[1] != 0x01 || (data[2] != 0xd9 && data[2] != 0xc1)) return false;
+    uint64_t at = 0;
+    uint8_t b[3] = {};
+    return v.linear_to_gpa(v.sregs().cs.base + v.regs().rip, &at) && at == gpa && fetch(v.regs().rip, b, 3) == 3 &&
+           is_vmcall(b);
   }
 
   // Non-native MSR: the VMM emulates RDMSR/WRMSR and advances RIP itself.
@@ -484,10 +580,15 @@ struct RunCtx {
     else if (n == 1 && prev[1] == 0xf1) type = 5, ilen = 1;
     else if (v.injected_valid && n == v.injected_vector) type = 0;
     v.injected_valid = false;
+    // KVM, told not to patch hypercalls, raises #UD for VMCALL on hosts
+    // whose hypercall instruction is another (AMD); VMX always exits on it.
+    uint8_t at[3] = {};
+    bool vmcall = n == 6 && type == 3 &&
+                  v.read_gpa((static_cast<uint64_t>(cs) << 4) + ip_after, at, 3) && is_vmcall(at);
     uint64_t bitmap = v.ctl(VMCS_CTRL_EXC_BITMAP);
     bool in_limit = 4 * n + 3 <= v.idtr_limit_shadow;
     bool intercept_exc = (type == 3 || type == 5 || type == 6) && ((bitmap >> n) & 1);
-    if (!intercept_exc && in_limit) {
+    if (!vmcall && !intercept_exc && in_limit) {
       // Deliver through the VMM's IVT; KVM's frame is already right.
       uint16_t vec[2];
       if (!v.read_gpa(v.idtr_base_shadow + 4 * n, vec, 4)) {
@@ -507,6 +608,7 @@ struct RunCtx {
     s.cs.base = static_cast<uint64_t>(cs) << 4;
     r.rip = static_cast<uint16_t>(ip_after - ilen);
     v.dirty(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
+    if (vmcall) return vmcall_exit();
     if (intercept_exc) {
       set_exit(VMX_REASON_EXC_NMI);
       v.set_ro(VMCS_RO_VMEXIT_IRQ_INFO, IRQ_INFO_VALID | (type << 8) | n);
@@ -524,12 +626,58 @@ struct RunCtx {
     return Step::Exit;
   }
 
+  Step untranslated() {
+    UntranslatedVerdict j = judge_untranslated_exit(*run());
+    switch (j.action) {
+      case UntranslatedExit::Reenter: return Step::Continue;
+      case UntranslatedExit::TripleFault: set_exit(VMX_REASON_TRIPLE_FAULT); return Step::Exit;
+      case UntranslatedExit::Error: break;
+    }
+    set_last_error(std::move(j.why));
+    return Step::Error;
+  }
+
+  // Stores that only write their memory operand (MOV and the SSE/AVX
+  // store forms); everything else reads it first.
+  static bool store_only(const Insn& d) {
+    if (d.map == 0) return d.opcode == 0x88 || d.opcode == 0x89 || d.opcode == 0xc6 || d.opcode == 0xc7;
+    if (d.map == 1)
+      return d.opcode == 0x11 || d.opcode == 0x13 || d.opcode == 0x17 || d.opcode == 0x29 || d.opcode == 0x2b ||
+             d.opcode == 0x7f || d.opcode == 0xe7 || d.opcode == 0xd6;
+    return false;
+  }
+
+  // KVM's emulator failed on an instruction whose memory operand is not
+  // RAM the access may use (an x87 or other instruction KVM does not
+  // emulate, touching MMIO): the EPT violation VMX would have reported.
+  bool operand_violation() {
+    const kvm_regs& r = v.regs();
+    const kvm_sregs& s = v.sregs();
+    uint8_t b[16] = {};
+    size_t n = fetch(r.rip, b);
+    Insn d = decode(b, n, v.mode());
+    if (!d.len || !d.mem_operand) return false;
+    bool write = store_only(d);
+    const uint64_t gpr[16] = {r.rax, r.rcx, r.rdx, r.rbx, r.rsp, r.rbp, r.rsi, r.rdi,
+                              r.r8,  r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15};
+    const uint64_t bases[6] = {s.es.base, s.cs.base, s.ss.base, s.ds.base, s.fs.base, s.gs.base};
+    uint64_t la = 0, gpa = 0;
+    if (!effective_address(d, gpr, bases, r.rip + d.len, v.mode(), write, &la) || !v.linear_to_gpa(la, &gpa))
+      return false;
+    uint8_t perms = 0;
+    {
+      std::lock_guard lk(vm_mutex());
+      if (auto e = v.space()->pages().lookup(gpa & ~(kPageSize - 1))) perms = e->perms;
+    }
+    if (perms & (write ? kPermWrite : kPermRead)) return false;
+    ept_exit(gpa, write ? 2 : 1, perms, la);
+    v.set_ro(VMCS_RO_VMEXIT_INSTR_LEN, d.len);
+    return true;
+  }
+
   Step on_internal_error() {
     kvm_run* rr = run();
-    if (rr->internal.suberror != KVM_INTERNAL_ERROR_EMULATION) {
-      set_last_error(fmt::format("KVM internal error, suberror {}", rr->internal.suberror));
-      return Step::Error;
-    }
+    if (rr->internal.suberror != KVM_INTERNAL_ERROR_EMULATION) return untranslated();
     kvm_regs& r = v.regs();
     kvm_sregs& s = v.sregs();
     if (v.trap_active && v.mode() == CpuMode::Real16 && s.cs.selector >= 0xff00) {
@@ -549,6 +697,9 @@ struct RunCtx {
       if (auto e = v.space()->pages().lookup(gpa & ~(kPageSize - 1))) perms = e->perms;
     }
     if ((perms & kPermExec) && (perms & kPermRead)) {
+      // The fetch is fine; if the instruction's memory operand is MMIO, VMX
+      // would have given the VMM that data access to emulate.
+      if (operand_violation()) return Step::Exit;
       // Mapped and executable: a transient memslot update, or KVM cannot
       // emulate this instruction. Retry a few times, then give up.
       if (r.rip == last_fetch_rip && ++fetch_retries > 3) {
@@ -570,13 +721,6 @@ struct RunCtx {
       case KVM_EXIT_MMIO: return on_mmio();
       case KVM_EXIT_INTERNAL_ERROR: return on_internal_error();
       case KVM_EXIT_SHUTDOWN: set_exit(VMX_REASON_TRIPLE_FAULT); return Step::Exit;
-      case KVM_EXIT_SYSTEM_EVENT:
-        if (rr->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN || rr->system_event.type == KVM_SYSTEM_EVENT_RESET) {
-          set_exit(VMX_REASON_TRIPLE_FAULT);
-          return Step::Exit;
-        }
-        set_last_error(fmt::format("unexpected KVM system event {}", rr->system_event.type));
-        return Step::Error;
       case KVM_EXIT_IRQ_WINDOW_OPEN:
         if (v.ctl(VMCS_CTRL_CPU_BASED) & CPU_BASED_IRQ_WND) {
           set_exit(VMX_REASON_IRQ_WND);
@@ -589,9 +733,7 @@ struct RunCtx {
       case KVM_EXIT_FAIL_ENTRY:
         set_exit(VMX_REASON_VMENTRY_GUEST | 0x80000000u);
         return Step::Exit;
-      default:
-        set_last_error(fmt::format("unexpected KVM exit {}", rr->exit_reason));
-        return Step::Error;
+      default: return untranslated();
     }
   }
 };
@@ -607,6 +749,16 @@ hv_return_t LogicalVcpu::run_until(uint64_t deadline) {
     return HV_SUCCESS;
   }
   if (hv_return_t r = push_state(); r) return r;
+  has_run = true;
+  // NMI-window exiting: KVM has no such exit, but an entry that finds NMIs
+  // unblocked and nothing to inject exits at once, as VMX would before the
+  // first instruction. (NMIs unblocked by a guest IRET during a run are
+  // seen at the next entry.)
+  if ((ctl(VMCS_CTRL_CPU_BASED) & CPU_BASED_VIRTUAL_NMI_WND) && !events().nmi.masked &&
+      !(ctl(VMCS_CTRL_VMENTRY_IRQ_INFO) & IRQ_INFO_VALID)) {
+    c.set_exit(VMX_REASON_VIRTUAL_NMI_WND);
+    return HV_SUCCESS;
+  }
   c.inject();
   if (activity_state == 1) {
     c.wait_halted();
@@ -640,8 +792,14 @@ hv_return_t LogicalVcpu::run_until(uint64_t deadline) {
     bool had_dirty = run()->kvm_dirty_regs != 0;
     uint64_t dirty_bits = run()->kvm_dirty_regs;
     if (had_dirty) backup = run()->s.regs;
+    // KVM ORs a pending injected vector into the sync area's interrupt
+    // bitmap at an exit and never clears it, and KVM_SET_SREGS re-queues
+    // whatever is set there: with SREGS dirty (a TPR or segment write) the
+    // event would be delivered again. Events travel only in the events class.
+    memset(sregs().interrupt_bitmap, 0, sizeof sregs().interrupt_bitmap);
     if (kick.load()) run()->immediate_exit = 1;  // kicked while outside the guest
     if (wp_slot) wp_slot->emulated.store(!wp_runs_native());
+    uint64_t cr2_before = sregs().cr2;
     uint64_t t0 = now_ns();
     running_page() = run();
     auto st = k().run();
@@ -658,7 +816,7 @@ hv_return_t LogicalVcpu::run_until(uint64_t deadline) {
         if (wp_slot) wf = wp_router->take_fault(*wp_slot);
       }
       if (wf) {
-        step = c.on_write_fault(*wf);
+        step = c.on_write_fault(*wf, cr2_before);
       } else if (e == EFAULT && restored) {
         // A demoted page stopped a write KVM makes through its page-fault
         // path (no emulator): this mode is native here; kick it next time.
@@ -685,16 +843,7 @@ hv_return_t LogicalVcpu::run_until(uint64_t deadline) {
         break;
       }
     } else {
-      if (wp_slot && run()->exit_reason == KVM_EXIT_MMIO) {
-        // A write KVM's emulator made for this instruction could not be
-        // stopped; the instruction is reported to the VMM as not executed
-        // (the MMIO exit), so its store into the protected page is undone.
-        auto rel = wp_router->take_released(*wp_slot);
-        if (!rel.pages.empty()) {
-          std::lock_guard lk(vm_mutex());
-          for (size_t i = 0; i < rel.pages.size(); ++i) space()->undo_released_write(rel.pages[i], rel.before[i]);
-        }
-      }
+      if (wp_slot && run()->exit_reason == KVM_EXIT_MMIO) wp_router->end_access(*wp_slot);
       step = c.dispatch();
     }
     if (step == Step::Continue) {

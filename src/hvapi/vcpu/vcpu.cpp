@@ -14,6 +14,7 @@
 
 #include "common/last_error.h"
 #include "common/log.h"
+#include "hvapi/vcpu/cpuid_policy.h"
 #include "hvapi/vcpu/segments.h"
 #include "hvapi/vcpu/state_io.h"
 #include "hvapi/vm_instance.h"
@@ -119,9 +120,12 @@ hv_return_t LogicalVcpu::make_kcpu(Space* space, KCpu* out) {
   }
   if (!v) return kvm_fail(v.error());
   auto kv = std::make_unique<kvm::Vcpu>(std::move(*v));
-  auto cpuid = guest_cpuid(vm->system());
-  if (!cpuid) return kvm_fail(cpuid.error());
-  if (auto st = kv->set_cpuid(**cpuid); !st) return kvm_fail(st.error());
+  if (cpuid_.empty()) {
+    auto cpuid = guest_cpuid(vm->system());
+    if (!cpuid) return kvm_fail(cpuid.error());
+    cpuid_ = cpuid_for_vcpu(**cpuid, id_);
+  }
+  if (auto st = kv->set_cpuid(cpuid_); !st) return kvm_fail(st.error());
   // Signals as this thread has them, minus the kick, while inside KVM_RUN.
   sigset_t cur;
   pthread_sigmask(SIG_BLOCK, nullptr, &cur);
@@ -177,6 +181,26 @@ hv_return_t LogicalVcpu::init(Space* space, uint32_t space_id) {
   space_id_ = space_id;
   if (auto d = cur_->get_debugregs(); d) dregs_ = *d;
   set_defaults();
+  return HV_SUCCESS;
+}
+
+hv_return_t LogicalVcpu::set_cpuid(std::vector<kvm_cpuid_entry2> table) {
+  if (has_run)
+    return fail(HV_BUSY, "the CPUID table must be set before the vCPU first runs (KVM freezes it at KVM_RUN)");
+  if (table.empty() || table.size() > 256) return fail(HV_BAD_ARGUMENT, "a CPUID table has 1 to 256 entries");
+  if (uint32_t n = xsave_bytes(table); n > kFpstateBytes)
+    return fail(HV_BAD_ARGUMENT, fmt::format("CPUID leaf 0xD enables {} bytes of XSAVE state; fpstate holds {}", n,
+                                             kFpstateBytes));
+  // All KVM vCPUs of this logical vCPU (one per visited space), or none.
+  std::vector<kvm::Vcpu*> done;
+  for (auto& [sid, kc] : kcpus_) {
+    if (auto st = kc.vcpu->set_cpuid(table); !st) {
+      for (kvm::Vcpu* d : done) (void)d->set_cpuid(cpuid_);
+      return kvm_fail(st.error());
+    }
+    done.push_back(kc.vcpu.get());
+  }
+  cpuid_ = std::move(table);
   return HV_SUCCESS;
 }
 

@@ -77,6 +77,12 @@ class LogicalVcpu {
 
   // Guest run loop (run.cpp). deadline_ns: CLOCK_MONOTONIC, ~0 = none.
   hv_return_t run_until(uint64_t deadline_ns);
+  bool has_run = false;
+
+  // CPUID the guest sees (default: cpuid_policy.h); replaceable until the
+  // first run (hvshim_vcpu_set_cpuid).
+  const std::vector<kvm_cpuid_entry2>& cpuid() const { return cpuid_; }
+  hv_return_t set_cpuid(std::vector<kvm_cpuid_entry2> table);
 
   // Cross-thread kick (hv_vcpu_interrupt).
   std::atomic<bool> kick{false};
@@ -156,6 +162,7 @@ class LogicalVcpu {
   uint64_t xcr0_ = 1;
   bool xcr0_dirty_ = false;
   std::map<uint32_t, uint64_t> written_msrs_;
+  std::vector<kvm_cpuid_entry2> cpuid_;
 
   std::unordered_map<uint32_t, uint64_t> vmcs_;
 

@@ -152,7 +152,21 @@ hv_return_t LogicalVcpu::read_vmcs(uint32_t f, uint64_t* v) {
   return bad(fmt::format("VMCS field {:#x} is not available", f));
 }
 
+namespace {
+// VMWRITE of a 16- or 32-bit field ignores the source bits beyond the
+// field's width (Intel SDM, "VMWRITE"); VMMs rely on it, e.g. QEMU builds
+// VMCS_CTRL_CPU_BASED with a sign-extended (1 << 31).
+uint64_t truncate_to_field_width(uint32_t f, uint64_t v) {
+  switch ((f >> 13) & 3) {
+    case 0: return v & 0xffffull;
+    case 2: return v & 0xffffffffull;
+    default: return v;
+  }
+}
+}  // namespace
+
 hv_return_t LogicalVcpu::write_vmcs(uint32_t f, uint64_t v) {
+  v = truncate_to_field_width(f, v);
   kvm_sregs& s = sregs();
   kvm_regs& r = regs();
   auto sdirty = [&] {
@@ -207,7 +221,6 @@ hv_return_t LogicalVcpu::write_vmcs(uint32_t f, uint64_t v) {
   }
   if (uint32_t m = msr_of(f)) return write_msr(m, v);
   if (const CtlCap* c = ctl_cap(f)) {
-    if (v >> 32) return bad(fmt::format("control {:#x}: bits 63:32 must be 0", f));
     if ((v & c->must1) != c->must1 || (v & ~static_cast<uint64_t>(c->allowed1 | c->must1)))
       return bad(fmt::format("control {:#x} value {:#x} is outside hv_vmx_read_capability", f, v));
     vmcs_[f] = v;

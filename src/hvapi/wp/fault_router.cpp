@@ -99,21 +99,24 @@ void FaultRouter::on_fault(const kvm::UserfaultMsg& m) {
       return;
     }
   }
-  std::lock_guard lk(slot->mu);
-  if (slot->fault_addr.load() != 0) {
-    // Kicked, yet faulting again: KVM itself is writing (the kick cannot
-    // stop a kernel access). Let it complete; the vCPU reports it.
-    std::vector<uint8_t> snap(kPage);
-    memcpy(snap.data(), reinterpret_cast<const void*>(page), kPage);
-    if (auto st = uffd_.write_protect(page, kPage, false); !st)
-      log::error("wp router: cannot release {:#x}: {}", page, st.error().describe());
-    slot->post_hoc.push_back(page);
-    slot->before.push_back(std::move(snap));
-    log::trace("wp router: {:#x} released, a kernel access of tid {} (post hoc)", page, m.tid);
-    return;
+  {
+    std::lock_guard lk(slot->mu);
+    if (slot->fault_addr.load() == 0) {
+      slot->fault_addr.store(m.address);
+      syscall(SYS_tgkill, getpid(), slot->tid, slot->kick_signal);
+      return;
+    }
+    slot->kernel_write_refused.store(true);
   }
-  slot->fault_addr.store(m.address);
-  syscall(SYS_tgkill, getpid(), slot->tid, slot->kick_signal);
+  // Kicked, yet faulting again: KVM itself is writing, which a kick cannot
+  // stop. Demoted, the write fails before anything lands: KVM's emulator
+  // turns it into MMIO, its shadow page walker into a guest #PF, which the
+  // vCPU takes back and reports as the EPT violation (kernel_write_refused).
+  // Never let through and undone afterwards: the host would see the
+  // guest's bytes meanwhile, and an undo could overwrite a host write.
+  log::trace("wp router: {:#x} demoted for a kernel access of tid {}", page, m.tid);
+  std::lock_guard lk(mu_);
+  demote(page);
 }
 
 void FaultRouter::demote(uint64_t page) {
@@ -163,20 +166,14 @@ std::optional<WriteFault> FaultRouter::take_fault(VcpuFaultSlot& slot) {
   if (!addr) return std::nullopt;
   WriteFault f;
   f.alias_addr = addr;
-  f.unprotected.swap(slot.post_hoc);
-  slot.before.clear();
-  f.post_hoc = !f.unprotected.empty();
+  f.kernel_write_refused = slot.kernel_write_refused.exchange(false);
   return f;
 }
 
-ReleasedPages FaultRouter::take_released(VcpuFaultSlot& slot) {
+void FaultRouter::end_access(VcpuFaultSlot& slot) {
   std::lock_guard lk(slot.mu);
-  ReleasedPages r;
-  if (slot.post_hoc.empty()) return r;
-  r.pages.swap(slot.post_hoc);
-  r.before.swap(slot.before);
   slot.fault_addr.store(0);
-  return r;
+  slot.kernel_write_refused.store(false);
 }
 
 void FaultRouter::forget(uint64_t alias, uint64_t len) {

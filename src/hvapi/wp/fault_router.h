@@ -14,8 +14,9 @@
 //    made read-only with mprotect and the access retried, which makes KVM's
 //    own write fail and surface as an MMIO exit before anything is written;
 //  * for a native vCPU that faults again on the same page after the kick
-//    (only a kernel access does), the page is unprotected so the access
-//    completes, and the fault is reported after the fact ("post hoc").
+//    (only a kernel access does), the page is demoted too: KVM's emulator
+//    then reports the write as MMIO, and its shadow page walker queues a
+//    guest #PF that the vCPU withdraws and reports as the EPT violation.
 #pragma once
 
 #include <sys/types.h>
@@ -41,25 +42,15 @@ struct VcpuFaultSlot {
   std::atomic<bool> emulated{false};
   // Address of the write fault the vCPU was kicked for (0: none).
   std::atomic<uint64_t> fault_addr{0};
+  // A kernel write (KVM's) into the page faulted again and was refused.
+  std::atomic<bool> kernel_write_refused{false};
   int users = 0;  // vCPUs of this thread (router's lock)
-  // Pages unprotected because a kernel access could not be stopped, with
-  // their bytes from just before (to undo a store KVM's emulator made for
-  // an instruction that then exits to the VMM as MMIO).
   std::mutex mu;
-  std::vector<uint64_t> post_hoc;
-  std::vector<std::vector<uint8_t>> before;
-};
-
-// Pages a kernel write was let through, with their earlier bytes.
-struct ReleasedPages {
-  std::vector<uint64_t> pages;
-  std::vector<std::vector<uint8_t>> before;
 };
 
 struct WriteFault {
   uint64_t alias_addr = 0;
-  bool post_hoc = false;                  // the write has already happened
-  std::vector<uint64_t> unprotected;     // pages to protect again (post hoc)
+  bool kernel_write_refused = false;  // KVM's own write was made to fail
 };
 
 class FaultRouter {
@@ -79,9 +70,9 @@ class FaultRouter {
   bool restore_demoted();
   // After KVM_RUN returned EINTR: the write fault the vCPU was kicked for.
   std::optional<WriteFault> take_fault(VcpuFaultSlot& slot);
-  // After KVM_RUN returned an MMIO exit: the pages released while KVM's
-  // emulator ran that instruction (the fault record is dropped too).
-  ReleasedPages take_released(VcpuFaultSlot& slot);
+  // After KVM_RUN returned an MMIO exit: that exit ends the access a kick
+  // may have been sent for, so its fault record is dropped.
+  void end_access(VcpuFaultSlot& slot);
 
   // The alias range is going away: forget its demoted pages first.
   void forget(uint64_t alias, uint64_t len);
