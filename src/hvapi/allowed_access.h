@@ -14,6 +14,6 @@ namespace hvshim::hv {
 // For an access of `len` bytes at `gpa`: if the page map of `space` allows
 // it, copies between the host page and `data` (to the host for a write,
 // from it for a read) and returns true. Call with vm_mutex() held.
-bool complete_allowed_access(const Space& space, uint64_t gpa, unsigned len, bool is_write, uint8_t* data);
+[[nodiscard]] bool complete_allowed_access(const Space& space, uint64_t gpa, unsigned len, bool is_write, uint8_t* data);
 
 }  // namespace hvshim::hv

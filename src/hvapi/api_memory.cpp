@@ -8,6 +8,7 @@
 #include "common/export.h"
 #include "common/last_error.h"
 #include "hvapi/api_trace.h"
+#include "hvapi/fail.h"
 #include "hvapi/vm_instance.h"
 #include "kvm/system.h"
 
@@ -19,11 +20,6 @@ namespace {
 constexpr uint64_t kPageMask = kPageSize - 1;
 constexpr uint64_t kKnownVmOptions = HV_VM_SPECIFY_MITIGATIONS | HV_VM_MITIGATION_A_ENABLE | HV_VM_MITIGATION_B_ENABLE |
                                      HV_VM_MITIGATION_C_ENABLE | HV_VM_MITIGATION_D_ENABLE | HV_VM_MITIGATION_E_ENABLE;
-
-hv_return_t bad(const char* why) {
-  set_last_error(why);
-  return HV_BAD_ARGUMENT;
-}
 
 hv_return_t no_vm() {
   set_last_error("no VM: call hv_vm_create first");

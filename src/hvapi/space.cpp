@@ -7,6 +7,7 @@
 
 #include "common/last_error.h"
 #include "common/log.h"
+#include "hvapi/fail.h"
 #include "hvapi/wp/fault_router.h"
 #include "kvm/host_alias.h"
 
@@ -81,8 +82,7 @@ hv_return_t Space::apply(const SlotPlan& plan) {
     }
     set_last_error(failure.describe());
     log::debug("space {}: slot update failed: {}", id_, failure.describe());
-    bool exhausted = failure.err == ENOMEM || failure.err == ENOSPC;
-    return exhausted ? HV_NO_RESOURCES : HV_ERROR;
+    return code_for_errno(failure.err);
   }
   for (const auto& r : plan.remove) slots_.erase(r.gpa);
   for (const auto& a : added) slots_.insert(a);
@@ -189,8 +189,9 @@ void Space::resync_write_protect(uint64_t gpa) {
   uint64_t page = gpa & ~(kPageSize - 1);
   auto e = pages_.lookup(page);
   if (!e) return;
-  if (auto pieces = aliases_.in(page, page + kPageSize); !pieces.empty())
-    set_write_protect(pieces, !(e->perms & kPermWrite));
+  if (auto pieces = aliases_.in(page, page + kPageSize); !pieces.empty() &&
+      !set_write_protect(pieces, !(e->perms & kPermWrite)))
+    log::error("space {}: cannot resync write protection of page {:#x}", id_, page);
 }
 
 bool Space::covered_by_aliases(const std::vector<AliasPiece>& pieces, uint64_t size) {

@@ -35,9 +35,9 @@ class Space {
   bool zap_all_disabled() const { return zap_all_disabled_; }
 
   // Arguments are already validated (alignment, width, flags).
-  hv_return_t map(uint64_t hva, uint64_t gpa, uint64_t size, uint8_t perms);
-  hv_return_t unmap(uint64_t gpa, uint64_t size);
-  hv_return_t protect(uint64_t gpa, uint64_t size, uint8_t perms);
+  [[nodiscard]] hv_return_t map(uint64_t hva, uint64_t gpa, uint64_t size, uint8_t perms);
+  [[nodiscard]] hv_return_t unmap(uint64_t gpa, uint64_t size);
+  [[nodiscard]] hv_return_t protect(uint64_t gpa, uint64_t size, uint8_t perms);
   // Makes a page's write protection match the page map again (after a
   // failed unprotect, or a page made writable since its fault).
   void resync_write_protect(uint64_t gpa);
@@ -66,21 +66,21 @@ class Space {
   // `change` maps the span's current extents to the ones it will have. KVM
   // is updated first; the page map only once KVM has taken the new slots.
   template <class Change>
-  hv_return_t update(uint64_t lo, uint64_t hi, Change change, bool may_leave_stricter = true);
+  [[nodiscard]] hv_return_t update(uint64_t lo, uint64_t hi, Change change, bool may_leave_stricter = true);
   // True when a change of [lo, hi) to `after` only widens access of pages
   // that already have a slot (absent < read-only < read-write).
   bool only_loosens(uint64_t lo, uint64_t hi, const std::vector<Extent>& after) const;
   // Installs a plan; on any failure undoes what it did and reports it.
-  hv_return_t apply(const SlotPlan& plan);
+  [[nodiscard]] hv_return_t apply(const SlotPlan& plan);
   // An alias of [hva, hva+size) registered with the router, or none.
   std::optional<AliasPiece> make_alias(const kvm::SharedRange& in, uint64_t hva, uint64_t gpa, uint64_t size);
   // Moves the shared-memory pages of [gpa, gpa+size) onto write-protectable
   // aliases (done when a range first loses write access: mappings never
   // protected cost nothing extra).
   void promote(uint64_t gpa, uint64_t size);
-  bool promote_run(uint64_t at);
+  [[nodiscard]] bool promote_run(uint64_t at);
   // Write-protects (or releases) the alias pages of `pieces`.
-  bool set_write_protect(const std::vector<AliasPiece>& pieces, bool on);
+  [[nodiscard]] bool set_write_protect(const std::vector<AliasPiece>& pieces, bool on);
   static bool covered_by_aliases(const std::vector<AliasPiece>& pieces, uint64_t size);
   // Every page of the range has some access now and will have after.
   bool stays_accessible(uint64_t gpa, uint64_t size, uint8_t perms) const;

@@ -8,6 +8,7 @@
 
 #include "common/last_error.h"
 #include "common/log.h"
+#include "hvapi/fail.h"
 
 namespace hvshim::hv {
 namespace {
@@ -88,7 +89,7 @@ hv_return_t VmInstance::create_space(uint32_t* id) {
   auto sp = Space::create(sys_, next, router_.get());
   if (!sp) {
     set_last_error(sp.error().describe());
-    return sp.error().err == ENOMEM || sp.error().err == EMFILE ? HV_NO_RESOURCES : HV_ERROR;
+    return code_for_errno(sp.error().err);
   }
   spaces_.emplace(next, std::move(*sp));
   *id = next;
@@ -121,7 +122,7 @@ hv_return_t vm_create_locked(uint64_t options) {
     int e = vm.error().err;
     if (e == ENOENT || e == ENODEV || e == ENXIO || e == EACCES || e == EPERM || e == ENOTSUP ||
         e == ENOTTY) return HV_NO_DEVICE;
-    return e == ENOMEM || e == EMFILE ? HV_NO_RESOURCES : HV_ERROR;
+    return code_for_errno(e);
   }
   g_vm = vm->release();
   return HV_SUCCESS;

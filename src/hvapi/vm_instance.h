@@ -33,8 +33,8 @@ class VmInstance {
   FaultRouter* router() const { return router_.get(); }
 
   Space* space(uint32_t id);
-  hv_return_t create_space(uint32_t* id);
-  hv_return_t destroy_space(uint32_t id);
+  [[nodiscard]] hv_return_t create_space(uint32_t* id);
+  [[nodiscard]] hv_return_t destroy_space(uint32_t id);
   size_t space_count() const { return spaces_.size(); }
 
   // Maintained by the vCPU layer; hv_vm_destroy refuses while non-zero.
@@ -56,7 +56,7 @@ class VmInstance {
 // run guest code.
 std::mutex& vm_mutex();
 VmInstance* current_vm();  // null when no VM exists (call with the lock held)
-hv_return_t vm_create_locked(uint64_t options);
-hv_return_t vm_destroy_locked();
+[[nodiscard]] hv_return_t vm_create_locked(uint64_t options);
+[[nodiscard]] hv_return_t vm_destroy_locked();
 
 }  // namespace hvshim::hv

@@ -15,7 +15,7 @@ struct Error {
 };
 
 template <class T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T v) : v_(std::move(v)) {}
   Result(Error e) : v_(std::move(e)) {}
@@ -32,7 +32,7 @@ class Result {
 };
 
 template <>
-class Result<void> {
+class [[nodiscard]] Result<void> {
  public:
   Result() = default;
   Result(Error e) : e_(std::move(e)), ok_(false) {}

@@ -5,15 +5,14 @@
 
 #include <sys/types.h>
 
-#include <chrono>
-#include <new>
 #include <string>
+#include <utility>
 
 #include <mach/message.h>
 
+#include "common/c_boundary.h"
 #include "common/export.h"
 #include "common/last_error.h"
-#include "common/log.h"
 #include "machvm/fail.h"
 #include "machvm/ports.h"
 
@@ -32,29 +31,25 @@ struct CallAlias {
   const char* prev;
 };
 
+struct MachApi {
+  using Code = kern_return_t;
+  static constexpr Code kSuccess = KERN_SUCCESS;
+  static constexpr Code kOutOfMemory = KERN_RESOURCE_SHORTAGE;
+  static constexpr Code kInternalError = KERN_FAILURE;
+  static std::string result_text(Code kr) { return fmt::format("{} ({})", kr_name(kr), kr); }
+  static void begin() { detail::t_failed_with_reason = false; }
+  static void record(Code kr, const std::string& reason) { fail(kr, "{}", reason); }
+  // A failure without a fail() of its own still says which call failed.
+  static void end(const char* call, Code kr) {
+    if (kr != KERN_SUCCESS && !detail::t_failed_with_reason) set_last_error(std::string(kr_name(kr)) + ": " + call);
+  }
+};
+
 template <class ArgsFn, class Body>
 kern_return_t api_call(const char* call, ArgsFn&& args, Body&& body) {
   const char* name = detail::t_alias ? detail::t_alias : call;
   detail::t_alias = nullptr;  // calls made on our behalf log under their own names
-  const bool dbg = log::enabled(log::Level::debug);
-  // The clock only when the call is logged: a region walk step costs less
-  // than two clock reads.
-  const auto t0 = dbg ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-  detail::t_failed_with_reason = false;
-  kern_return_t kr;
-  try {
-    kr = body();
-  } catch (const std::bad_alloc&) {
-    kr = fail(KERN_RESOURCE_SHORTAGE, "{}: out of memory", name);
-  } catch (...) {
-    kr = fail(KERN_FAILURE, "{}: internal error", name);
-  }
-  if (kr != KERN_SUCCESS && !detail::t_failed_with_reason) set_last_error(std::string(kr_name(kr)) + ": " + name);
-  if (dbg) {
-    double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
-    log::debug("{}({}) = {} ({}) in {:.1f} us", name, args(), kr_name(kr), kr, us);
-  }
-  return kr;
+  return c_boundary<MachApi>(name, std::forward<ArgsFn>(args), std::forward<Body>(body));
 }
 
 // Which task a vm_map_t names.

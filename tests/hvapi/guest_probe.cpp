@@ -75,7 +75,8 @@ GuestProbe::~GuestProbe() {
   {
     std::lock_guard lk(hvshim::hv::vm_mutex());
     if (auto* vm = hvshim::hv::current_vm())
-      if (auto* s = vm->space(space_); s && s->pages().lookup(kProbeCodeGpa)) s->unmap(kProbeCodeGpa, 4096);
+      if (auto* s = vm->space(space_); s && s->pages().lookup(kProbeCodeGpa))
+        (void)s->unmap(kProbeCodeGpa, 4096);  // teardown: a failure leaves a page the VM's end frees
   }
   if (code_ && code_ != MAP_FAILED) munmap(code_, 4096);
 }

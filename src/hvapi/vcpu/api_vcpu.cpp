@@ -12,6 +12,7 @@
 #include "common/export.h"
 #include "common/last_error.h"
 #include "hvapi/api_trace.h"
+#include "hvapi/fail.h"
 #include "hvapi/vcpu/vcpu.h"
 #include "hvapi/vm_instance.h"
 
@@ -20,11 +21,6 @@ using namespace hvshim::hv;
 using namespace hvshim::hv::vcpu;
 
 namespace {
-
-hv_return_t bad(const char* why) {
-  set_last_error(why);
-  return HV_BAD_ARGUMENT;
-}
 
 hv_return_t unsupported(const char* why) {
   set_last_error(why);

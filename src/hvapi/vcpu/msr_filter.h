@@ -14,6 +14,6 @@ namespace hvshim::hv::vcpu {
 
 // Turns on user-space MSR exits and installs a default-deny filter that
 // allows `native`. Returns false when KVM lacks either capability.
-bool apply_msr_filter(kvm::Vm& vm, const std::set<uint32_t>& native);
+[[nodiscard]] bool apply_msr_filter(kvm::Vm& vm, const std::set<uint32_t>& native);
 
 }  // namespace hvshim::hv::vcpu

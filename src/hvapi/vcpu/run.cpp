@@ -572,7 +572,9 @@ struct RunCtx {
     }
     uint16_t ip_after = frame[0], cs = frame[1], flags = frame[2];
     uint8_t prev[2] = {0, 0};
-    v.read_gpa((static_cast<uint64_t>(cs) << 4) + static_cast<uint16_t>(ip_after - 2), prev, 2);
+    // Unreadable bytes before the return address cannot be an INT the guest
+    // just fetched: prev stays zero and the trap is classed as external.
+    (void)v.read_gpa((static_cast<uint64_t>(cs) << 4) + static_cast<uint16_t>(ip_after - 2), prev, 2);
     unsigned type = 3, ilen = 0;
     if (prev[0] == 0xcd && prev[1] == n) type = 4, ilen = 2;
     else if (n == 3 && prev[1] == 0xcc) type = 6, ilen = 1;

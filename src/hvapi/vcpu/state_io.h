@@ -12,8 +12,8 @@
 namespace hvshim::hv::vcpu {
 
 // Reads every MSR KVM lists as saveable (minus those it cannot restore).
-kvm::Status get_all_msrs(const kvm::System& sys, const kvm::Vcpu& v, std::vector<std::pair<uint32_t, uint64_t>>* out);
+[[nodiscard]] kvm::Status get_all_msrs(const kvm::System& sys, const kvm::Vcpu& v, std::vector<std::pair<uint32_t, uint64_t>>* out);
 // Writes them; returns how many KVM accepted.
-int set_msrs(kvm::Vcpu& v, const std::vector<std::pair<uint32_t, uint64_t>>& msrs);
+[[nodiscard]] int set_msrs(kvm::Vcpu& v, const std::vector<std::pair<uint32_t, uint64_t>>& msrs);
 
 }  // namespace hvshim::hv::vcpu

@@ -48,9 +48,9 @@ class LogicalVcpu {
   Space* space() const { return space_; }
 
   // Creates the KVM vCPU in `space` and puts the VMX defaults in place.
-  hv_return_t init(Space* space, uint32_t space_id);
+  [[nodiscard]] hv_return_t init(Space* space, uint32_t space_id);
   // Moves the state to the KVM vCPU of another space (created on demand).
-  hv_return_t set_space(Space* space, uint32_t space_id);
+  [[nodiscard]] hv_return_t set_space(Space* space, uint32_t space_id);
 
   kvm::Vcpu& k() { return *cur_; }
   kvm_run* run() { return cur_->run_page(); }
@@ -60,29 +60,29 @@ class LogicalVcpu {
   void dirty(uint64_t bits) { run()->kvm_dirty_regs |= bits; }
 
   // Register file in Apple's numbering.
-  hv_return_t read_register(uint32_t reg, uint64_t* v);
-  hv_return_t write_register(uint32_t reg, uint64_t v);
-  hv_return_t read_fpstate(void* buf, size_t size);
-  hv_return_t write_fpstate(const void* buf, size_t size);
-  hv_return_t read_msr(uint32_t msr, uint64_t* v);
-  hv_return_t write_msr(uint32_t msr, uint64_t v);
+  [[nodiscard]] hv_return_t read_register(uint32_t reg, uint64_t* v);
+  [[nodiscard]] hv_return_t write_register(uint32_t reg, uint64_t v);
+  [[nodiscard]] hv_return_t read_fpstate(void* buf, size_t size);
+  [[nodiscard]] hv_return_t write_fpstate(const void* buf, size_t size);
+  [[nodiscard]] hv_return_t read_msr(uint32_t msr, uint64_t* v);
+  [[nodiscard]] hv_return_t write_msr(uint32_t msr, uint64_t v);
 
   // VMCS view (vmcs.cpp).
-  hv_return_t read_vmcs(uint32_t field, uint64_t* v);
-  hv_return_t write_vmcs(uint32_t field, uint64_t v);
+  [[nodiscard]] hv_return_t read_vmcs(uint32_t field, uint64_t* v);
+  [[nodiscard]] hv_return_t write_vmcs(uint32_t field, uint64_t v);
   uint64_t ctl(uint32_t field) const;
   void set_ro(uint32_t field, uint64_t v) { vmcs_[field] = v; }
   void set_dr7(uint64_t v);
   uint64_t dr7() const;
 
   // Guest run loop (run.cpp). deadline_ns: CLOCK_MONOTONIC, ~0 = none.
-  hv_return_t run_until(uint64_t deadline_ns);
+  [[nodiscard]] hv_return_t run_until(uint64_t deadline_ns);
   bool has_run = false;
 
   // CPUID the guest sees (default: cpuid_policy.h); replaceable until the
   // first run (hvshim_vcpu_set_cpuid).
   const std::vector<kvm_cpuid_entry2>& cpuid() const { return cpuid_; }
-  hv_return_t set_cpuid(std::vector<kvm_cpuid_entry2> table);
+  [[nodiscard]] hv_return_t set_cpuid(std::vector<kvm_cpuid_entry2> table);
 
   // Cross-thread kick (hv_vcpu_interrupt).
   std::atomic<bool> kick{false};
@@ -105,17 +105,17 @@ class LogicalVcpu {
   std::set<uint32_t> native_msrs;
 
   // Flushes cached non-sync state into KVM before KVM_RUN.
-  hv_return_t push_state();
+  [[nodiscard]] hv_return_t push_state();
   // Finishes an exit KVM expects to complete at the next KVM_RUN, without
   // letting the completion change the registers the VMM sees.
-  hv_return_t drain_pending();
+  [[nodiscard]] hv_return_t drain_pending();
 
   CpuMode mode();
   // Guest memory, by guest-physical / guest-linear address. Take vm_mutex.
-  bool read_gpa(uint64_t gpa, void* buf, size_t len);
-  bool linear_to_gpa(uint64_t la, uint64_t* gpa);
-  bool walk(uint64_t la, uint64_t* gpa);
-  bool read_linear(uint64_t la, void* buf, size_t len);
+  [[nodiscard]] bool read_gpa(uint64_t gpa, void* buf, size_t len);
+  [[nodiscard]] bool linear_to_gpa(uint64_t la, uint64_t* gpa);
+  [[nodiscard]] bool walk(uint64_t la, uint64_t* gpa);
+  [[nodiscard]] bool read_linear(uint64_t la, void* buf, size_t len);
 
   // VMM view of CR0/CR4 bits KVM never sees.
   uint64_t cr4_vmx_bits = 0;  // CR4.VMXE written by the VMM
@@ -145,7 +145,7 @@ class LogicalVcpu {
     KCpu& operator=(KCpu&& o) noexcept;
     ~KCpu();
   };
-  hv_return_t make_kcpu(Space* space, KCpu* out);
+  [[nodiscard]] hv_return_t make_kcpu(Space* space, KCpu* out);
   void set_defaults();
 
   uint32_t id_;
@@ -172,12 +172,12 @@ class LogicalVcpu {
 // Process-wide table of logical vCPUs (guarded by hv::vm_mutex()), plus a
 // per-thread view so owner-thread calls need no lock.
 LogicalVcpu* owned_vcpu(uint32_t id, hv_return_t* err);  // for calls from the owner thread
-hv_return_t create_vcpu(uint32_t* id);
-hv_return_t destroy_vcpu(uint32_t id);
-hv_return_t interrupt_vcpus(const uint32_t* ids, unsigned count);
-hv_return_t sync_tsc_all(uint64_t tsc);
+[[nodiscard]] hv_return_t create_vcpu(uint32_t* id);
+[[nodiscard]] hv_return_t destroy_vcpu(uint32_t id);
+[[nodiscard]] hv_return_t interrupt_vcpus(const uint32_t* ids, unsigned count);
+[[nodiscard]] hv_return_t sync_tsc_all(uint64_t tsc);
 // hv_vcpu_enable_native_msr: updates the vCPU's set and every space's filter.
-hv_return_t set_native_msr(LogicalVcpu& v, uint32_t msr, bool enable);
+[[nodiscard]] hv_return_t set_native_msr(LogicalVcpu& v, uint32_t msr, bool enable);
 
 // Kick signal: blocked outside KVM_RUN in owner threads, unblocked inside.
 int kick_signal();
@@ -186,8 +186,8 @@ kvm_run*& running_page();
 void drain_kick_signal();
 
 // VMX capability words (vmcs.cpp).
-hv_return_t read_capability(uint32_t cap, uint64_t* v);
-hv_return_t cap_write_vmcs(uint32_t field, uint64_t* allowed0, uint64_t* allowed1);
+[[nodiscard]] hv_return_t read_capability(uint32_t cap, uint64_t* v);
+[[nodiscard]] hv_return_t cap_write_vmcs(uint32_t field, uint64_t* allowed0, uint64_t* allowed1);
 
 // Host CPUID given to every KVM vCPU (cached once KVM answered).
 kvm::Result<const std::vector<kvm_cpuid_entry2>*> guest_cpuid(const kvm::System& sys);

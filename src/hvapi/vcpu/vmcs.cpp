@@ -5,16 +5,12 @@
 
 #include "common/last_error.h"
 #include "common/log.h"
+#include "hvapi/fail.h"
 #include "hvapi/vcpu/segments.h"
 #include "hvapi/vcpu/vcpu.h"
 
 namespace hvshim::hv::vcpu {
 namespace {
-
-hv_return_t bad(std::string why) {
-  set_last_error(std::move(why));
-  return HV_BAD_ARGUMENT;
-}
 
 struct CtlCap {
   uint32_t must1;

@@ -67,7 +67,7 @@ class FaultRouter {
   // After every KVM_RUN: puts demoted pages back under userfaultfd control.
   // True when there were any (a vCPU whose access KVM made through GUP,
   // not its emulator, gets EFAULT from a demoted page and may run again).
-  bool restore_demoted();
+  [[nodiscard]] bool restore_demoted();
   // After KVM_RUN returned EINTR: the write fault the vCPU was kicked for.
   std::optional<WriteFault> take_fault(VcpuFaultSlot& slot);
   // After KVM_RUN returned an MMIO exit: that exit ends the access a kick
