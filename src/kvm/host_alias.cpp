@@ -12,6 +12,7 @@
 #include <mutex>
 #include <vector>
 
+#include "common/forced_fallback.h"
 #include "common/procmap_query.h"
 
 #ifndef MADV_POPULATE_WRITE
@@ -42,6 +43,7 @@ int maps_fd() {
 }
 
 bool query_vma_fast(uint64_t addr, Vma* out, bool* unsupported) {
+  if (fallback_forced("procmap_query")) return *unsupported = true, false;
   int fd = maps_fd();
   if (fd < 0) return *unsupported = true, false;
   procmap::Query q{};
