@@ -159,7 +159,7 @@ if [[ -x $root/bin/bash ]]; then
       { status=1; echo "user-demo-before-fix: FAIL no fix printed" | tee -a "$summary.tmp"; }
     step user-apply-printed-fix ok apply_printed_fix
     step user-demo-after-fix ok in_root "$user" scripts/demo.sh
-    grep -q 'protection *: *userfaultfd' "$logs/user-demo-after-fix.log" ||
+    grep -Eq '^  protection_path +userfaultfd' "$logs/user-demo-after-fix.log" ||
       { status=1; echo "user-demo-after-fix: FAIL not on the userfaultfd path" | tee -a "$summary.tmp"; }
   fi
 fi
