@@ -12,7 +12,6 @@
 #include <mutex>
 #include <vector>
 
-#include "common/forced_fallback.h"
 #include "common/procmap_query.h"
 
 #ifndef MADV_POPULATE_WRITE
@@ -43,13 +42,12 @@ int maps_fd() {
 }
 
 bool query_vma_fast(uint64_t addr, Vma* out, bool* unsupported) {
-  if (fallback_forced("procmap_query")) return *unsupported = true, false;
   int fd = maps_fd();
   if (fd < 0) return *unsupported = true, false;
   procmap::Query q{};
   q.size = sizeof q;
   q.query_addr = addr;
-  if (ioctl(fd, procmap::kIoctl, &q) != 0) {
+  if (procmap::query(fd, &q) != 0) {
     *unsupported = errno == ENOTTY || errno == EINVAL;
     return false;
   }
