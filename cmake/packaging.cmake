@@ -1,7 +1,8 @@
 # Debian packages: `cpack -G DEB --config <build>/CPackConfig.cmake` builds
 #
 #   libhvshim        the shared library (libhvshim.so.0*), with shlibs; postinst/postrm run ldconfig
-#   libhvshim-dev    headers, the .so link, the static library, hvshim.pc, the CMake package
+#   libhvshim-dev    headers, the .so link, the static library (debug info stripped: 116 MB
+#                    unstripped in a Debug build), hvshim.pc, the CMake package
 #                    (find_package(hvshim)) and the compiler wrappers hvshim-cc / hvshim-c++
 #   libhvshim-tools  hvshim-info (host report; useful on any machine that runs hvshim code,
 #                    so it is kept out of -dev) and the hvdemo VMM
@@ -14,7 +15,8 @@
 # packages are made of the component rules below, which are EXCLUDE_FROM_ALL so a plain
 # install does not run them a second time.  tests/packaging/deb.sh checks that the packages
 # together hold exactly the files of a plain install: an install rule added elsewhere and
-# not packaged here fails that test.
+# not packaged here fails that test. Each package also holds its Debian copyright file
+# (share/doc/<package>/copyright: MIT, from LICENSE), which a plain install has no place for.
 
 set(HVSHIM_DEB_PREFIX /usr CACHE STRING "Install prefix inside the Debian packages")
 
@@ -23,6 +25,11 @@ install(TARGETS hvshim
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime NAMELINK_COMPONENT dev EXCLUDE_FROM_ALL)
 install(TARGETS hvshim_static
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev EXCLUDE_FROM_ALL)
+# CPACK_STRIP_FILES leaves static libraries alone; a developer package carries no debug info.
+install(CODE "execute_process(COMMAND \"${CMAKE_STRIP}\" --strip-debug
+                \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/$<TARGET_FILE_NAME:hvshim_static>\"
+                COMMAND_ERROR_IS_FATAL ANY)"
+        COMPONENT dev EXCLUDE_FROM_ALL)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
         COMPONENT dev EXCLUDE_FROM_ALL FILES_MATCHING PATTERN "*.h")
 install(EXPORT hvshimTargets NAMESPACE hvshim:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/hvshim
@@ -50,9 +57,33 @@ foreach(tool hvshim-info hvdemo)
   endif()
 endforeach()
 
+# Debian's machine-readable copyright file, one per package, from LICENSE.
+file(READ ${PROJECT_SOURCE_DIR}/LICENSE _hvshim_license)
+string(REGEX REPLACE "^MIT License\n\n[^\n]*\n\n" "" _hvshim_license "${_hvshim_license}")
+string(REGEX REPLACE "\n+$" "" _hvshim_license "${_hvshim_license}")
+string(REGEX REPLACE "\n\n" "\n.\n" _hvshim_license "${_hvshim_license}")
+string(REGEX REPLACE "\n" "\n " _hvshim_license " ${_hvshim_license}")
+file(WRITE ${PROJECT_BINARY_DIR}/deb/copyright
+"Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+Upstream-Name: hvshim
+
+Files: *
+Copyright: The hvshim authors
+License: MIT
+${_hvshim_license}
+")
+foreach(_c runtime:libhvshim dev:libhvshim-dev tools:libhvshim-tools)
+  string(REPLACE ":" ";" _c ${_c})
+  list(GET _c 0 _comp)
+  list(GET _c 1 _pkg)
+  install(FILES ${PROJECT_BINARY_DIR}/deb/copyright DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/${_pkg}
+          COMPONENT ${_comp} EXCLUDE_FROM_ALL)
+endforeach()
+
 # --- CPack ---------------------------------------------------------------------------------
 set(CPACK_PACKAGE_NAME hvshim)
 set(CPACK_PACKAGE_VENDOR hvshim)
+set(CPACK_RESOURCE_FILE_LICENSE ${PROJECT_SOURCE_DIR}/LICENSE)
 set(CPACK_PACKAGE_CONTACT "hvshim maintainers <hvshim@localhost>")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 # No CPACK_PACKAGE_DESCRIPTION_SUMMARY: each package's summary is the first line of its

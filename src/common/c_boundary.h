@@ -3,7 +3,8 @@
 // handler, so the process would terminate): std::bad_alloc becomes the API's
 // out-of-resources code, anything else its generic failure, each with a
 // reason for hvshim_last_error(). At HVSHIM_LOG=debug the call is logged with
-// its arguments, result and duration; arguments are formatted only then.
+// its arguments, result and duration (and a failure's reason); arguments
+// are formatted only then.
 #pragma once
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <exception>
 #include <new>
 #include <string>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -74,7 +76,14 @@ template <CBoundaryApi Api, class ArgsFn, class Body>
   if (dbg) {
     try {
       double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
-      log::debug("{}({}) = {} in {:.1f} us", call, args(), Api::result_text(r), us);
+      if (r == Api::kSuccess) {
+        log::debug("{}({}) = {} in {:.1f} us", call, args(), Api::result_text(r), us);
+      } else {
+        // The reason's first line; a multi-line fix is for the caller to print.
+        std::string_view why = last_error_cstr();
+        log::debug("{}({}) = {} in {:.1f} us: {}", call, args(), Api::result_text(r), us,
+                   why.substr(0, why.find('\n')));
+      }
     } catch (...) {
       // The log line is lost (no memory to format it); the result stands.
     }

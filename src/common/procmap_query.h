@@ -5,7 +5,10 @@
 
 #include <sys/ioctl.h>
 
+#include <cerrno>
 #include <cstdint>
+
+#include "common/forced_fallback.h"
 
 namespace hvshim::procmap {
 
@@ -33,5 +36,16 @@ inline constexpr unsigned long kIoctl = _IOWR('f', 17, Query);
 // vma_flags bits, and query_flags bit to accept the next VMA above addr.
 inline constexpr uint64_t kRead = 0x01, kWrite = 0x02, kExec = 0x04, kShared = 0x08;
 inline constexpr uint64_t kCoveringOrNext = 0x10;
+
+// The ioctl; fails with ENOTTY, as before Linux 6.11, when
+// HVSHIM_FORCE_FALLBACK names procmap_query, so callers take their
+// /proc/PID/maps text path.
+inline int query(int maps_fd, Query* q) {
+  if (fallback_forced("procmap_query")) {
+    errno = ENOTTY;
+    return -1;
+  }
+  return ioctl(maps_fd, kIoctl, q);
+}
 
 }  // namespace hvshim::procmap

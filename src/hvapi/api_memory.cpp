@@ -126,10 +126,7 @@ HVSHIM_EXPORT hv_return_t hv_capability(hv_capability_t capability, uint64_t* va
       n = vm->system().check_extension(kvm::kCapMaxVcpus);
     } else {
       auto sys = kvm::System::open();
-      if (!sys) {
-        set_last_error(sys.error().describe());
-        return HV_NO_DEVICE;
-      }
+      if (!sys) return no_device(sys.error());
       n = sys->check_extension(kvm::kCapMaxVcpus);
     }
     *value = n > 0 ? static_cast<uint64_t>(n) : 1;

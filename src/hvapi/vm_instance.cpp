@@ -9,6 +9,7 @@
 #include "common/last_error.h"
 #include "common/log.h"
 #include "hvapi/fail.h"
+#include "kvm/device_advice.h"
 
 namespace hvshim::hv {
 namespace {
@@ -52,7 +53,15 @@ std::unique_ptr<FaultRouter> make_router() {
   }
   std::string why;
   auto r = FaultRouter::create(&why);
-  if (r) log::debug("write protection: userfaultfd for shared memory, memslots otherwise");
+  if (r) {
+    log::debug("write protection: userfaultfd for shared memory, memslots otherwise");
+    return r;
+  }
+  // Permission is the one cause a user can fix: say how, once per process.
+  static std::once_flag told;
+  auto advice = kvm::userfaultfd_problem();
+  if (advice && !advice->commands.empty())
+    std::call_once(told, [&] { log::warn("{}", kvm::render(*advice)); });
   else log::info("write protection: memslots only; userfaultfd unavailable: {}", why);
   return r;
 }
@@ -118,14 +127,19 @@ hv_return_t vm_create_locked(uint64_t options) {
   }
   auto vm = VmInstance::create(options);
   if (!vm) {
+    if (kvm::System::is_device_error(vm.error())) return no_device(vm.error());
     set_last_error(vm.error().describe());
     int e = vm.error().err;
-    if (e == ENOENT || e == ENODEV || e == ENXIO || e == EACCES || e == EPERM || e == ENOTSUP ||
-        e == ENOTTY) return HV_NO_DEVICE;
+    if (e == ENODEV || e == ENXIO) return HV_NO_DEVICE;
     return code_for_errno(e);
   }
   g_vm = vm->release();
   return HV_SUCCESS;
+}
+
+hv_return_t no_device(const kvm::Error& e) {
+  set_last_error(kvm::render(kvm::kvm_problem(e)));
+  return HV_NO_DEVICE;
 }
 
 hv_return_t vm_destroy_locked() {

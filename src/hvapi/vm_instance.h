@@ -58,5 +58,8 @@ std::mutex& vm_mutex();
 VmInstance* current_vm();  // null when no VM exists (call with the lock held)
 [[nodiscard]] hv_return_t vm_create_locked(uint64_t options);
 [[nodiscard]] hv_return_t vm_destroy_locked();
+// HV_NO_DEVICE with the reason and this host's fix as the last error; `e` is
+// kvm::System::open's error.
+[[nodiscard]] hv_return_t no_device(const kvm::Error& e);
 
 }  // namespace hvshim::hv

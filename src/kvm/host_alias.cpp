@@ -47,7 +47,7 @@ bool query_vma_fast(uint64_t addr, Vma* out, bool* unsupported) {
   procmap::Query q{};
   q.size = sizeof q;
   q.query_addr = addr;
-  if (ioctl(fd, procmap::kIoctl, &q) != 0) {
+  if (procmap::query(fd, &q) != 0) {
     *unsupported = errno == ENOTTY || errno == EINVAL;
     return false;
   }

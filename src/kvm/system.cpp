@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
@@ -15,12 +16,19 @@ Result<System> System::open(const char* path) {
   // missing one, to see HV_NO_DEVICE).
   if (const char* env = getenv("HVSHIM_KVM_DEVICE"); env && *env) path = env;
   int fd = ::open(path, O_RDWR | O_CLOEXEC);
-  if (fd < 0) return Error{errno, "open(/dev/kvm)"};
+  if (fd < 0) return Error{errno, "open"};
   UniqueFd ufd(fd);
   auto v = xioctl(fd, KVM_GET_API_VERSION, 0ul, "KVM_GET_API_VERSION");
   if (!v) return v.error();
   if (*v != KVM_API_VERSION) return Error{ENOTSUP, "KVM_GET_API_VERSION"};
   return System(std::move(ufd), *v);
+}
+
+bool System::is_device_error(const Error& e) {
+  // Running out of descriptors or memory while opening is not the device's
+  // fault: that stays a resource error, with no advice about the device.
+  if (e.err == ENOMEM || e.err == EMFILE || e.err == ENFILE || e.err == ENOSPC) return false;
+  return strcmp(e.op, "open") == 0 || strcmp(e.op, "KVM_GET_API_VERSION") == 0;
 }
 
 int System::check_extension(unsigned cap) const {

@@ -27,6 +27,8 @@ inline constexpr unsigned kCapXsave2 = 208;
 class System {
  public:
   static Result<System> open(const char* path = "/dev/kvm");
+  // Whether `e` (from open) means the device itself is missing, refused or not KVM.
+  static bool is_device_error(const Error& e);
 
   int fd() const { return fd_.get(); }
   int api_version() const { return api_version_; }

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 
+#include "common/forced_fallback.h"
 #include "common/log.h"
 #include "kvm/ioctl.h"
 
@@ -21,7 +22,12 @@ constexpr uint64_t kFeatureWpUnpopulated = 1ull << 13;
 constexpr uint64_t kRequired = UFFD_FEATURE_THREAD_ID | UFFD_FEATURE_WP_HUGETLBFS_SHMEM | UFFD_FEATURE_EXACT_ADDRESS;
 
 int new_fd() {
-  int fd = static_cast<int>(syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
+  if (fallback_forced("userfaultfd")) {
+    errno = ENOSYS;
+    return -1;
+  }
+  int fd = fallback_forced("userfaultfd_syscall") ? (errno = EPERM, -1)
+                                                   : static_cast<int>(syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
   if (fd >= 0) return fd;
   int first = errno;
   int dev = ::open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
@@ -47,7 +53,7 @@ Result<Userfault> Userfault::open() {
   uffdio_api api{};
   api.api = UFFD_API;
   api.features = kRequired | kFeatureWpUnpopulated;
-  if (!xioctl(fd.get(), UFFDIO_API, &api, "UFFDIO_API")) {
+  if (fallback_forced("uffd_wp_unpopulated") || !xioctl(fd.get(), UFFDIO_API, &api, "UFFDIO_API")) {
     raw = new_fd();
     if (raw < 0) return Error{errno, "userfaultfd"};
     fd = UniqueFd(raw);

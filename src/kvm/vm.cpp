@@ -1,5 +1,6 @@
 #include "kvm/vm.h"
 
+#include "common/forced_fallback.h"
 #include "kvm/ioctl.h"
 #include "kvm/vcpu.h"
 
@@ -26,6 +27,7 @@ Status Vm::enable_cap(unsigned cap, uint64_t arg0) {
 }
 
 bool Vm::disable_slot_zap_all() {
+  if (fallback_forced("zap_all_quirk")) return false;
   int mask = check_extension(kCapDisableQuirks2);
   if (mask <= 0 || !(static_cast<uint64_t>(mask) & kQuirkSlotZapAll)) return false;
   return enable_cap(kCapDisableQuirks2, kQuirkSlotZapAll).ok();

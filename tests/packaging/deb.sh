@@ -88,11 +88,12 @@ expect_in libhvshim lib/libhvshim.so.0 "lib/libhvshim.so.$HVSHIM_VERSION"
 expect_in libhvshim-dev lib/libhvshim.so lib/libhvshim.a include/Hypervisor/hv.h include/hvshim/hvshim.h \
 	lib/pkgconfig/hvshim.pc lib/cmake/hvshim/hvshimConfig.cmake lib/cmake/hvshim/hvshimTargets.cmake bin/hvshim-cc bin/hvshim-c++
 expect_in libhvshim-tools bin/hvshim-info
-[ "$(wc -l <"$w/libhvshim.files")" = 2 ] || fail "libhvshim should hold only the shared library"
+for pkg in libhvshim libhvshim-dev libhvshim-tools; do expect_in $pkg share/doc/$pkg/copyright; done
+[ "$(wc -l <"$w/libhvshim.files")" = 3 ] || fail "libhvshim should hold only the shared library and its copyright"
 sort "$w"/*.files | uniq -d >"$w/dups"
 [ ! -s "$w/dups" ] || fail "files in more than one package: $(cat "$w/dups")"
 (cd "$HVSHIM_TEST_PREFIX" && find . -type f -o -type l) | sed 's|^\./||' | grep -vx .installed | sort >"$w/plain.files"
-sort "$w"/lib*.files >"$w/packaged.files"
+sort "$w"/lib*.files | grep -Evx 'share/doc/libhvshim(-dev|-tools)?/copyright' >"$w/packaged.files"
 diff -u "$w/plain.files" "$w/packaged.files" ||
 	fail "the packages differ from a plain install (- only installed, + only packaged): package new install rules in cmake/packaging.cmake"
 pc=$(dpkg-deb --fsys-tarfile "$(deb libhvshim-dev)" | tar -xO ./usr/lib/pkgconfig/hvshim.pc)
@@ -103,6 +104,14 @@ grep -qxF 'prefix=${pcfiledir}/../..' <<<"$pc" ||
 step "dpkg -x into $w/root, build and run consumers against it"
 for pkg in libhvshim libhvshim-dev libhvshim-tools; do dpkg -x "$(deb "$pkg")" "$w/root"; done
 r=$w/root/usr
+for pkg in libhvshim libhvshim-dev libhvshim-tools; do
+	c=$r/share/doc/$pkg/copyright
+	grep -qx 'Copyright: The hvshim authors' "$c" && grep -qx 'License: MIT' "$c" &&
+		grep -q '^ Permission is hereby granted, free of charge' "$c" || fail "$pkg: copyright file is not MIT: $(cat "$c")"
+done
+# The static library ships without debug info (unstripped it is ~100 MB in a Debug build).
+echo "libhvshim.a: $(stat -c %s "$r/lib/libhvshim.a") bytes packaged, $(stat -c %s "$HVSHIM_TEST_PREFIX/lib/libhvshim.a") installed"
+! readelf -S --wide "$r/lib/libhvshim.a" | grep -q '\.debug_info' || fail "packaged libhvshim.a has debug info"
 export LD_LIBRARY_PATH=$r/lib
 "$CMAKE" -S "$HVSHIM_SOURCE_DIR/examples/consumer" -B "$w/cmake" -DCMAKE_PREFIX_PATH="$r" \
 	-DCMAKE_C_COMPILER="$HVSHIM_TEST_CC" -DCMAKE_C_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" >"$w/cmake.log" ||

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <fcntl.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -15,12 +17,30 @@
 
 namespace testsupport {
 
+// Usable means: opens, answers KVM_GET_API_VERSION with 12 and creates a VM.
+// A node that opens but is something else (/dev/null bind-mounted over it)
+// or a KVM that cannot create VMs makes the tests skip, not fail.
 inline bool kvm_usable(std::string* why) {
+  const std::string tail = "; this test runs real guests";
   int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
   if (fd < 0) {
-    *why = std::string("/dev/kvm cannot be opened (") + strerror(errno) + "); this test runs real guests";
+    *why = std::string("/dev/kvm cannot be opened (") + strerror(errno) + ")" + tail;
     return false;
   }
+  int api = ioctl(fd, KVM_GET_API_VERSION, 0);
+  if (api != KVM_API_VERSION) {
+    *why = api < 0 ? std::string("/dev/kvm is not a KVM device (KVM_GET_API_VERSION: ") + strerror(errno) + ")" + tail
+                   : "/dev/kvm reports KVM API " + std::to_string(api) + ", not 12" + tail;
+    close(fd);
+    return false;
+  }
+  int vm = ioctl(fd, KVM_CREATE_VM, 0);
+  if (vm < 0) {
+    *why = std::string("/dev/kvm cannot create a VM (KVM_CREATE_VM: ") + strerror(errno) + ")" + tail;
+    close(fd);
+    return false;
+  }
+  close(vm);
   close(fd);
   return true;
 }

@@ -86,6 +86,8 @@ inline constexpr uint64_t kPage = 4096;
 class Env {
  public:
   static std::unique_ptr<Env> create(std::string* err);
+  // No VM, no guests: for the cases that need no KVM (Mach VM).
+  static std::unique_ptr<Env> without_kvm() { return std::unique_ptr<Env>(new Env()); }
   ~Env();
 
   SysImage img;

@@ -18,6 +18,8 @@
 #include <fmt/format.h>
 
 #include "harness.h"
+#include "kvm/device_advice.h"
+#include "kvm/system.h"
 #include "watchdog.h"
 
 using namespace hvbench;
@@ -27,6 +29,7 @@ namespace {
 struct Group {
   const char* name;
   CaseFn fn;
+  bool needs_kvm = true;
 };
 
 const Group kGroups[] = {
@@ -42,10 +45,10 @@ const Group kGroups[] = {
     {"space_switch", case_space_switch},
     {"guest_touch", case_guest_touch},
     {"refault_scaling", case_refault_scaling},
-    {"mach_allocate", case_mach_allocate},
-    {"mach_copy", case_mach_copy},
-    {"mach_read", case_mach_read},
-    {"mach_region_walk", case_mach_region_walk},
+    {"mach_allocate", case_mach_allocate, false},
+    {"mach_copy", case_mach_copy, false},
+    {"mach_read", case_mach_read, false},
+    {"mach_region_walk", case_mach_region_walk, false},
 };
 
 std::string json_escape(const std::string& s) {
@@ -174,16 +177,25 @@ int main(int argc, char** argv) {
   if (pin != "0") fmt::print(stderr, "hvbench: note: running on CPUs {}; pin with `taskset -c 0` for stable numbers\n", pin);
 
   std::string err;
-  auto env = Env::create(&err);
+  // Without a usable KVM device the Mach VM cases still run; the others are
+  // skipped with the reason, and that is not a failure.
+  bool have_kvm = true;
+  if (auto sys = hvshim::kvm::System::open(); !sys && hvshim::kvm::System::is_device_error(sys.error())) {
+    have_kvm = false;
+    fmt::print(stderr, "hvbench: skipping the KVM cases: HV_NO_DEVICE: {}\n",
+               hvshim::kvm::render(hvshim::kvm::kvm_problem(sys.error())));
+  }
+  auto env = have_kvm ? Env::create(&err) : Env::without_kvm();
   if (!env) {
     fmt::print(stderr, "hvbench: cannot set up: {}\n", err);
     return 1;
   }
-  if (!env->shim_zap_off || !env->raw_zap_off)
+  if (have_kvm && (!env->shim_zap_off || !env->raw_zap_off))
     fmt::print(stderr, "hvbench: note: zap-all quirk disabled: shim {}, raw {}\n", env->shim_zap_off, env->raw_zap_off);
 
   std::vector<Result> results;
   for (const Group& g : kGroups) {
+    if (g.needs_kvm && !have_kvm) continue;
     Env* e = env.get();
     benchmark::RegisterBenchmark(g.name, [e, &cfg, &results, &g](benchmark::State& st) {
       std::vector<Result> rs;

@@ -13,13 +13,41 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(call)                                                      \
-	do {                                                                 \
-		hv_return_t r_ = (call);                                         \
-		if (r_ != HV_SUCCESS) {                                          \
-			fprintf(stderr, "%s failed: 0x%x\n", #call, (unsigned)r_);   \
-			exit(1);                                                     \
-		}                                                                \
+/* hvshim says why a call failed (and, for HV_NO_DEVICE, how to fix it on
+ * this host); Hypervisor.framework has no such call. */
+#if defined(__has_include)
+#if __has_include(<hvshim/hvshim.h>)
+#include <hvshim/hvshim.h>
+#define HAVE_LAST_ERROR 1
+#endif
+#endif
+
+static const char *code_name(hv_return_t r) {
+	switch (r) {
+	case HV_ERROR: return "HV_ERROR";
+	case HV_BUSY: return "HV_BUSY";
+	case HV_BAD_ARGUMENT: return "HV_BAD_ARGUMENT";
+	case HV_ILLEGAL_GUEST_STATE: return "HV_ILLEGAL_GUEST_STATE";
+	case HV_NO_RESOURCES: return "HV_NO_RESOURCES";
+	case HV_NO_DEVICE: return "HV_NO_DEVICE";
+	case HV_DENIED: return "HV_DENIED";
+	case HV_UNSUPPORTED: return "HV_UNSUPPORTED";
+	default: return "unknown code";
+	}
+}
+
+static void fail(const char *call, hv_return_t r) {
+	fprintf(stderr, "%s failed: %s (0x%x)\n", call, code_name(r), (unsigned)r);
+#ifdef HAVE_LAST_ERROR
+	fprintf(stderr, "%s\n", hvshim_last_error());
+#endif
+	exit(1);
+}
+
+#define CHECK(call)                          \
+	do {                                     \
+		hv_return_t r_ = (call);             \
+		if (r_ != HV_SUCCESS) fail(#call, r_); \
 	} while (0)
 
 static uint64_t cap2ctrl(uint64_t cap, uint64_t ctrl) {

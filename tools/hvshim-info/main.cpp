@@ -1,12 +1,10 @@
 // hvshim-info: what this host offers the Hypervisor API, as the library
 // sees it. Human-readable by default, --json for scripts. Exit status 0 when
-// hv_vm_create works here, 1 otherwise (with the fix in plain words).
+// hv_vm_create works here, 1 otherwise, with the reason and the commands
+// that fix it on this host (each on a line of its own after "  # ").
 #include <Hypervisor/hv.h>
-#include <fcntl.h>
-#include <linux/userfaultfd.h>
+#include <hvshim/hvshim.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "hvapi/vm_instance.h"
+#include "kvm/device_advice.h"
 #include "kvm/system.h"
 #include "kvm/vm.h"
 
@@ -35,20 +34,13 @@ bool module_loaded(const char* name) {
   return stat((std::string("/sys/module/") + name).c_str(), &st) == 0;
 }
 
-std::string userfaultfd_status() {
-  int fd = static_cast<int>(syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
-  if (fd >= 0) {
-    close(fd);
-    return "available (userfaultfd syscall)";
-  }
-  int e = errno;
-  if (access("/dev/userfaultfd", R_OK | W_OK) == 0) return "available (/dev/userfaultfd)";
-  return fmt::format("not available ({})", strerror(e));
-}
-
 std::string json_escape(const std::string& s) {
   std::string o;
   for (char c : s) {
+    if (c == '\n') {
+      o += "\\n";
+      continue;
+    }
     if (c == '"' || c == '\\') o += '\\';
     o += c;
   }
@@ -60,22 +52,14 @@ std::string json_escape(const std::string& s) {
 int main(int argc, char** argv) {
   bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
   std::vector<Item> items;
-  std::string fix;
+  std::string fix;       // why the API cannot work here, and how to fix it
+  std::string uffd_fix;  // why write protection is slow here, and how to fix it
   bool usable = false;
 
-  struct stat st{};
-  const char* dev = getenv("HVSHIM_KVM_DEVICE");  // the library honours it too
-  if (!dev || !*dev) dev = "/dev/kvm";
-  if (stat(dev, &st) != 0) {
-    items.push_back({"kvm_device", "missing"});
-    fix = "/dev/kvm does not exist: load the KVM module (modprobe kvm_intel or kvm_amd), or on a VM enable "
-          "nested virtualisation for it.";
-  } else if (auto sys = kvm::System::open(); !sys) {
-    items.push_back({"kvm_device", "present, not usable: " + sys.error().describe()});
-    fix = sys.error().err == EACCES
-              ? "No permission on /dev/kvm: add this user to the group that owns it (usually 'kvm': "
-                "usermod -aG kvm $USER, then log in again) or run as root."
-              : "/dev/kvm cannot be opened: " + sys.error().describe();
+  if (auto sys = kvm::System::open(); !sys) {
+    kvm::Advice a = kvm::kvm_problem(sys.error());
+    items.push_back({"kvm_device", "not usable: " + a.reason});
+    fix = "hv_vm_create returns HV_NO_DEVICE: " + kvm::render(a);
   } else {
     items.push_back({"kvm_device", fmt::format("usable, KVM API {}", sys->api_version())});
     items.push_back({"virtualisation", module_loaded("kvm_pvm")     ? "PVM (shadow paging, no VT-x/SVM): 64-bit CPL3 "
@@ -97,7 +81,6 @@ int main(int argc, char** argv) {
                                                  : "cannot be disabled: every slot delete makes the guest "
                                                    "re-fault all its memory"});
     }
-    items.push_back({"userfaultfd", userfaultfd_status()});
     items.push_back({"address_spaces", "one KVM VM per space (KVM_CAP_MULTI_ADDRESS_SPACE unused)"});
     uint64_t v = 0;
     if (hv_capability(HV_CAP_VCPUMAX, &v) == HV_SUCCESS) items.push_back({"HV_CAP_VCPUMAX", std::to_string(v)});
@@ -112,6 +95,7 @@ int main(int argc, char** argv) {
         std::lock_guard lk(hv::vm_mutex());
         fast = hv::current_vm()->router() != nullptr;
       }
+      items.push_back({"protection_path", fast ? "userfaultfd" : "memslots"});
       items.push_back({"guest_protection",
                        fast ? "shared memory (memfd, mach_vm_allocate): userfaultfd write protection on a library "
                               "alias; private memory: memslot splitting (read-only / absent slots, 2 MiB chunks)"
@@ -119,7 +103,13 @@ int main(int argc, char** argv) {
                               "write protection unavailable or off (HVSHIM_PROTECT_PATH=memslot)"});
       hv_vm_destroy();
     }
-    else fix = "hv_vm_create fails on this host; run with HVSHIM_LOG=debug to see why.";
+    else fix = fmt::format("hv_vm_create fails on this host: {}", hvshim_last_error());
+  }
+  if (auto a = kvm::userfaultfd_problem()) {
+    items.push_back({"userfaultfd", "not available: " + a->reason});
+    uffd_fix = kvm::render(*a);
+  } else {
+    items.push_back({"userfaultfd", "available"});
   }
   items.push_back({"compatibility",
                    "memory: map/unmap/protect at 4 KiB, no-exec not enforceable; vCPU: VMX exits incl. EPT "
@@ -129,12 +119,14 @@ int main(int argc, char** argv) {
     std::string out = "{";
     for (size_t i = 0; i < items.size(); ++i)
       out += fmt::format("{}\"{}\": \"{}\"", i ? ", " : "", items[i].key, json_escape(items[i].value));
-    out += fmt::format(", \"usable\": {}, \"fix\": \"{}\"}}\n", usable ? "true" : "false", json_escape(fix));
+    out += fmt::format(", \"usable\": {}, \"fix\": \"{}\", \"userfaultfd_fix\": \"{}\"}}\n", usable ? "true" : "false",
+                       json_escape(fix), json_escape(uffd_fix));
     fputs(out.c_str(), stdout);
   } else {
     printf("hvshim host report\n");
     for (const auto& it : items) printf("  %-28s %s\n", it.key.c_str(), it.value.c_str());
-    if (!usable) printf("\nThe Hypervisor API cannot work here. %s\n", fix.c_str());
+    if (!usable) printf("\nThe Hypervisor API cannot work here: %s\n", fix.c_str());
+    if (!uffd_fix.empty()) printf("\nGuest write protection is slower here: %s\n", uffd_fix.c_str());
   }
   return usable ? 0 : 1;
 }
