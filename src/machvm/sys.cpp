@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -85,7 +86,11 @@ int open(const char* path, int flags) {
 
 ssize_t pwrite(int fd, const void* buf, size_t n, off_t off) {
   if (injected(testing::kPwrite)) return -1;
-  return ::pwrite(fd, buf, n, off);
+  // The raw system call: `buf` is whatever task memory the caller named
+  // (mach_vm_read/copy of any mapped range, as the kernel would copy it).
+  // A sanitizer's pwrite interceptor would check it as if it were an object
+  // of ours and report reads of its own heap or redzones as errors.
+  return ::syscall(SYS_pwrite64, fd, buf, n, off);
 }
 
 ssize_t copy_file_range(int in, loff_t* in_off, int out, loff_t* out_off, size_t len) {

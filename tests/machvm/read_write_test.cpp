@@ -1,6 +1,8 @@
 // mach_vm_read / read_list / read_overwrite / write / copy.
 #include <sys/mman.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "machvm/vm_test_util.h"
@@ -60,6 +62,27 @@ TEST(Read, SnapshotOfSharedEntryKeepsZeroAfterSourceWrite) {
   EXPECT_EQ(*reinterpret_cast<char*>(data), 0);
   mach_vm_deallocate(mach_task_self(), data, cnt);
   mach_port_deallocate(mach_task_self(), h);
+}
+
+// Memory the library did not allocate (here: the C heap, whose blocks a
+// sanitizer surrounds with poisoned redzones) is read as the kernel reads
+// it: every byte of the named pages, with no sanitizer report. Reads of two
+// pages and more take the copy path that writes task memory into a new
+// object; shorter ones copy through process_vm_readv.
+TEST(Read, HeapPagesOfTheCallerAreCopiedWhole) {
+  const size_t n = 3 * page();
+  char* p = static_cast<char*>(std::malloc(n));
+  ASSERT_NE(p, nullptr);
+  fill(p, n, 11);
+  const uint64_t a = reinterpret_cast<uint64_t>(p);
+  const uint64_t lo = a & ~(page() - 1), hi = (a + n + page() - 1) & ~(page() - 1);
+  vm_offset_t data = 0;
+  mach_msg_type_number_t cnt = 0;
+  ASSERT_KR(KERN_SUCCESS, mach_vm_read(mach_task_self(), lo, hi - lo, &data, &cnt));
+  EXPECT_EQ(cnt, hi - lo);
+  EXPECT_EQ(std::memcmp(reinterpret_cast<const char*>(data) + (a - lo), p, n), 0);
+  EXPECT_KR(KERN_SUCCESS, mach_vm_deallocate(mach_task_self(), data, cnt));
+  std::free(p);
 }
 
 TEST(Read, ErrorCodes) {
