@@ -41,7 +41,7 @@ std::optional<KernelVma> query(int fd, uint64_t addr, bool want_name, bool& unsu
     q.vma_name_addr = reinterpret_cast<uintptr_t>(name);
     q.vma_name_size = sizeof name;
   }
-  if (ioctl(fd, procmap::kIoctl, &q) != 0) {
+  if (procmap::query(fd, &q) != 0) {
     if (errno != ENOENT) unsupported = true;
     return std::nullopt;
   }
